@@ -1,0 +1,36 @@
+"""Batched augmentation of aligned crops on tensors: one affine warp per image (flip,
+scale+crop, small rotation) and cheap colour jitter / random grey. Done on whole batches
+because per-image PIL transforms would cost more CPU than the tiny network itself."""
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def augment(x: torch.Tensor, gen: torch.Generator, scale=(0.9, 1.12), shift=0.06, degrees=10.0,
+            jitter=0.25, grey_p=0.1) -> torch.Tensor:
+    """x: float [N,3,H,W] in [0,255]. Returns a new augmented batch."""
+    n = x.shape[0]
+    u = lambda *shape: torch.rand(*shape, generator=gen)
+    s = scale[0] + (scale[1] - scale[0]) * u(n)  # >1 zooms in (crop), <1 zooms out
+    angle = (u(n) * 2 - 1) * math.radians(degrees)
+    flip = torch.where(u(n) < 0.5, -1.0, 1.0)
+    tx, ty = (u(n) * 2 - 1) * shift * 2, (u(n) * 2 - 1) * shift * 2
+    cos, sin = torch.cos(angle) / s, torch.sin(angle) / s
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    grey = x.mul(torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    sat = (1 + (u(n) * 2 - 1) * jitter).view(n, 1, 1, 1)
+    sat = torch.where(u(n).view(n, 1, 1, 1) < grey_p, torch.zeros_like(sat), sat)
+    x = grey + (x - grey) * sat
+    contrast = (1 + (u(n) * 2 - 1) * jitter).view(n, 1, 1, 1)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = mean + (x - mean) * contrast
+    brightness = (1 + (u(n) * 2 - 1) * jitter).view(n, 1, 1, 1)
+    return (x * brightness).clamp(0, 255)
+
+
+def to_nchw(images_uint8: torch.Tensor) -> torch.Tensor:
+    return images_uint8.permute(0, 3, 1, 2).float()

@@ -1,0 +1,81 @@
+"""Datasets from ../shared/datasets (DATA_DIR overrides), decoded once into uint8 arrays
+cached under the git-ignored data/cache/ folder, so epochs never touch JPEG decoding."""
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / "data" / "cache"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("DATA_DIR", REPO.parent / "shared" / "datasets"))
+
+
+@dataclass
+class Split:
+    images: torch.Tensor  # uint8 [N, H, W, 3]
+    y: torch.Tensor  # float [N]
+    sigma: torch.Tensor | None  # float [N], per-image rater std where the data has one
+    meta: list[dict]  # the csv rows (gender, race, file, ...) for per-group metrics
+
+
+def _load_image(path: Path, size: int) -> np.ndarray:
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.BILINEAR, reducing_gap=3.0)
+        return np.asarray(im, dtype=np.uint8)
+
+
+def _rows(csv_path: Path) -> list[dict]:
+    with open(csv_path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _cached(name: str, paths: list[Path], size: int) -> np.ndarray:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    file = CACHE / f"{name}-{size}.npy"
+    if file.exists():
+        arr = np.load(file)
+        if len(arr) == len(paths):
+            return arr
+    arr = np.stack([_load_image(p, size) for p in paths]) if paths else np.zeros((0, size, size, 3), np.uint8)
+    np.save(file, arr)
+    return arr
+
+
+def utkface(split: str, size: int = 64, limit: int | None = None) -> Split:
+    root = data_dir() / "utkface"
+    rows = [r for r in _rows(root / "labels.csv") if r["split"] == split][:limit]
+    source = "64" if size <= 64 else "200"
+    if source == "200":
+        rows = [r for r in rows if r["has200"] == "1"]
+    arr = _cached(f"utkface-{split}-{source}-{len(rows)}", [root / source / r["file"] for r in rows], size)
+    y = torch.tensor([float(r["age"]) for r in rows])
+    return Split(torch.from_numpy(arr), y, None, rows)
+
+
+MEBEAUTY_SPLIT = {"train": "train", "val": "val", "test": "test"}
+
+
+def mebeauty(split: str, size: int = 64, limit: int | None = None) -> Split:
+    root = data_dir() / "mebeauty"
+    rows = [r for r in _rows(root / "scores.csv") if r["split"] == MEBEAUTY_SPLIT[split] and r["crop"]][:limit]
+    arr = _cached(f"mebeauty-{split}-{len(rows)}", [root / r["crop"] for r in rows], size)
+    y = torch.tensor([float(r["mean"]) for r in rows])
+    sigma = torch.tensor([float(r["std"]) for r in rows])
+    return Split(torch.from_numpy(arr), y, sigma, rows)
+
+
+DATASETS = {"utkface": utkface, "mebeauty": mebeauty}
+TASK_OF = {"utkface": "age", "mebeauty": "attractiveness"}
+
+
+def load(dataset: str, split: str, size: int, limit: int | None = None) -> Split:
+    return DATASETS[dataset](split, size, limit)

@@ -1,0 +1,54 @@
+"""Flip-averaged evaluation of a PyTorch network, interval calibration on the val split."""
+import numpy as np
+import torch
+
+from . import labels as L
+from .augment import to_nchw
+from .losses import Method
+from .metrics import summary
+
+
+@torch.no_grad()
+def predict(net, method: Method, images: torch.Tensor, flip: bool = True, batch: int = 256):
+    """Returns (pred [N], probs [N,K] or None); probs are averaged over the image and its mirror."""
+    net.eval()
+    preds, probs = [], []
+    for i in range(0, len(images), batch):
+        x = to_nchw(images[i:i + batch])
+        views = [x, x.flip(3)] if flip else [x]
+        outs = [net(v) for v in views]
+        if method.has_distribution:
+            p = torch.stack([torch.softmax(o, 1) for o in outs]).mean(0)
+            probs.append(p)
+            preds.append(L.expectation(p, method.labels))
+        else:
+            preds.append(torch.stack([method.predict(o) for o in outs]).mean(0))
+    return torch.cat(preds), (torch.cat(probs) if probs else None)
+
+
+def interval90(probs: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0):
+    p = L.temperature_probs(probs.double(), temperature) if temperature != 1.0 else probs.double()
+    return L.quantile(p, labels, 0.05), L.quantile(p, labels, 0.95)
+
+
+def coverage(probs, labels, y, temperature) -> float:
+    lo, hi = interval90(probs, labels, temperature)
+    y = y.double()
+    return float(((y >= lo) & (y <= hi)).double().mean())
+
+
+def fit_temperature(probs: torch.Tensor, labels: torch.Tensor, y: torch.Tensor, target: float = 0.90) -> float:
+    """The temperature whose 90% interval covers 90% of the validation labels (grid search:
+    coverage is monotone in T, and a grid keeps the fit easy to reproduce)."""
+    grid = np.round(np.arange(0.5, 4.001, 0.025), 3)
+    return float(min(grid, key=lambda t: (abs(coverage(probs, labels, y, t) - target), abs(t - 1))))
+
+
+def evaluate_split(net, method: Method, split, task: str, temperature: float = 1.0, flip: bool = True) -> dict:
+    pred, probs = predict(net, method, split.images, flip=flip)
+    lo = hi = None
+    if probs is not None:
+        lo, hi = interval90(probs, method.labels, temperature)
+    groups = {k: [r[k] for r in split.meta] for k in ("gender", "race", "ethnicity") if split.meta and k in split.meta[0]}
+    return summary(pred.numpy(), split.y.numpy(), None if split.sigma is None else split.sigma.numpy(), task,
+                   None if lo is None else lo.numpy(), None if hi is None else hi.numpy(), groups)

@@ -1,0 +1,60 @@
+"""ThinAgeNet / TinyAgeNet (Section 3.4): VGG16's conv layers times a width factor.
+
+As in torchvision's vgg.py, the architecture is a list; 'M' is a 2x2 max-pool. The fifth
+max-pool is the first half of the hybrid pooling (HP = max-pool then global average pool).
+"""
+import torch
+from torch import nn
+
+VGG16_CONVS = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
+WIDTHS = {"thin": 0.5, "tiny": 0.25}
+
+
+def conv_blocks(width: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    channels = 3
+    for item in VGG16_CONVS:
+        if item == "M":
+            layers.append(nn.MaxPool2d(2))
+            continue
+        out = int(item * width)
+        layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+        channels = out
+    return nn.Sequential(*layers)
+
+
+class DLDLNet(nn.Module):
+    """Backbone + hybrid pooling + FC(outputs). Input: float RGB in [0, 255], NCHW.
+
+    Normalisation lives inside the network (mean/std buffers) so that the exported graph
+    takes raw pixels and no client can normalise differently.
+    """
+
+    def __init__(self, width: float, outputs: int, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)):
+        super().__init__()
+        self.features = conv_blocks(width)
+        self.hybrid_max = nn.MaxPool2d(2, ceil_mode=True)
+        self.fc = nn.Linear(int(512 * width), outputs)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255.0)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255.0)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features((x - self.mean) / self.std)
+
+    def head(self, maps: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.hybrid_max(maps).mean(dim=(2, 3)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.feature_maps(x))
+
+    def score_map(self, maps: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+        """Section 5.1: S = sum_k p_k A_k with A_k = sum_j w_kj F_j + b_k (CAM of each label)."""
+        weights = probs @ self.fc.weight  # [N, C]
+        return torch.einsum("nc,nchw->nhw", weights, maps) + (probs @ self.fc.bias).view(-1, 1, 1)
+
+
+def param_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
