@@ -1,0 +1,31 @@
+import pytest
+import torch
+
+from training.dldl.model import WIDTHS, DLDLNet, param_count
+
+
+@pytest.mark.parametrize("arch,expected,tol", [("thin", 3.7e6, 0.1e6), ("tiny", 0.93e6, 0.05e6)])
+def test_parameter_counts_match_the_paper(arch, expected, tol):
+    assert abs(param_count(DLDLNet(WIDTHS[arch], 101)) - expected) <= tol
+
+
+def test_thirteen_convs_with_batchnorm_and_any_input_size():
+    net = DLDLNet(WIDTHS["tiny"], 101).eval()
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(convs) == 13 and len(bns) == 13
+    for size in (64, 112, 96):
+        assert net(torch.rand(2, 3, size, size) * 255).shape == (2, 101)
+
+
+def test_score_map_is_the_probability_weighted_class_activation_map():
+    net = DLDLNet(WIDTHS["tiny"], 11).eval()
+    x = torch.rand(2, 3, 64, 64) * 255
+    with torch.no_grad():
+        maps = net.feature_maps(x)
+        probs = torch.softmax(net.head(maps), 1)
+        s = net.score_map(maps, probs)
+        cams = torch.einsum("kc,nchw->nkhw", net.fc.weight, maps) + net.fc.bias.view(1, -1, 1, 1)
+        expected = (probs.view(2, -1, 1, 1) * cams).sum(1)
+    assert s.shape == (2, 4, 4)
+    assert torch.allclose(s, expected, atol=1e-4)
