@@ -1,0 +1,133 @@
+import { labelVector, type ModelCard } from "../models/card";
+import type { RgbImage } from "../vision/image";
+import { resize } from "../vision/resize";
+import type { InferenceBackend, ModelSession } from "./backend";
+import { expectation, quantile, std, temperatureProbs } from "./labelMath";
+
+export interface PredictOptions {
+  /** Average the prediction of each crop and its mirror image (default true; off for the fastest tier). */
+  flip?: boolean;
+  /** Include the calibrated label distribution. */
+  distribution?: boolean;
+  /** Include the score map (card.outputs.scoremap, [h][w]). */
+  scoremap?: boolean;
+}
+
+export interface FacePrediction {
+  /** Expectation of the (flip-averaged) predicted distribution: the model's estimate. */
+  value: number;
+  /** Standard deviation of the calibrated distribution. */
+  std: number;
+  /** 5%..95% quantiles of the calibrated distribution (card.calibration.temperature). */
+  interval90: [number, number];
+  /** Calibrated probabilities over the card's label vector, when asked for. */
+  distribution?: number[];
+  /** Per-cell scores, [h][w], when asked for. */
+  scoremap?: number[][];
+}
+
+/** Faces per onnxruntime run (a flip doubles the rows), bounding memory for crowded photos. */
+const MAX_BATCH = 32;
+
+/**
+ * A DLDL-v2 model (age or attractiveness) driven by its card alone: input name/size/layout,
+ * label vector, output names and calibration all come from `card`.
+ */
+export class AttributeModel {
+  private readonly labels: Float64Array;
+
+  private constructor(
+    readonly card: ModelCard,
+    private readonly session: ModelSession,
+  ) {
+    this.labels = labelVector(card);
+  }
+
+  /**
+   * `model`: the ONNX bytes of `card.file`; refused when their SHA-256 differs from the card's
+   * (a card and weights from different exports would silently give wrong numbers).
+   */
+  static async create(card: ModelCard, model: Uint8Array, backend: InferenceBackend): Promise<AttributeModel> {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", model as Uint8Array<ArrayBuffer>));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    if (hex !== card.sha256) throw new Error(`${card.name}: model bytes have sha256 ${hex}, card says ${card.sha256}`);
+    if (card.input.layout !== "NHWC") throw new Error(`${card.name}: only NHWC uint8 inputs are supported`);
+    return new AttributeModel(card, await backend.createSession(model));
+  }
+
+  /**
+   * One prediction per crop, in order. Crops should be aligned faces of card.input.size square
+   * (see alignFace); other sizes are resized first. All crops of a request go through in batches.
+   */
+  async predict(crops: readonly RgbImage[], options: PredictOptions = {}): Promise<FacePrediction[]> {
+    const out: FacePrediction[] = [];
+    for (let i = 0; i < crops.length; i += MAX_BATCH) out.push(...(await this.predictBatch(crops.slice(i, i + MAX_BATCH), options)));
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  private async predictBatch(crops: readonly RgbImage[], options: PredictOptions): Promise<FacePrediction[]> {
+    const n = crops.length;
+    if (n === 0) return [];
+    const flip = options.flip ?? true;
+    const size = this.card.input.size;
+    const rows = flip ? 2 * n : n;
+    const plane = size * size * 3;
+    const input = new Uint8Array(rows * plane);
+    crops.forEach((crop, i) => {
+      const c = crop.width === size && crop.height === size ? crop : resize(crop, size, size);
+      input.set(c.data, i * plane);
+      if (flip) mirrorInto(c.data, size, input, (n + i) * plane);
+    });
+    const { probs: probsOut, scoremap: mapOut } = this.card.outputs;
+    const result = await this.session.run({
+      [this.card.input.name]: { type: "uint8", data: input, dims: [rows, size, size, 3] },
+    });
+    const probs = result[probsOut.name].data;
+    const k = this.labels.length;
+    const maps = options.scoremap ? result[mapOut.name] : null;
+    const [mh, mw] = maps ? maps.dims.slice(1) : [0, 0];
+    const temperature = this.card.calibration.temperature;
+
+    return crops.map((_, i) => {
+      const p = new Float64Array(k);
+      for (let j = 0; j < k; j++) {
+        p[j] = flip ? (probs[i * k + j] + probs[(n + i) * k + j]) / 2 : probs[i * k + j];
+      }
+      const calibrated = temperature === 1 ? p : temperatureProbs(p, temperature);
+      const prediction: FacePrediction = {
+        value: expectation(p, this.labels),
+        std: std(calibrated, this.labels),
+        interval90: [quantile(calibrated, this.labels, 0.05), quantile(calibrated, this.labels, 0.95)],
+      };
+      if (options.distribution) prediction.distribution = Array.from(calibrated);
+      if (maps) {
+        const m = maps.data;
+        prediction.scoremap = Array.from({ length: mh }, (_, y) =>
+          Array.from({ length: mw }, (_, x) => {
+            const a = m[(i * mh + y) * mw + x];
+            // The mirrored crop's map is mirrored back before averaging.
+            return flip ? (a + m[((n + i) * mh + y) * mw + (mw - 1 - x)]) / 2 : a;
+          }),
+        );
+      }
+      return prediction;
+    });
+  }
+}
+
+function mirrorInto(src: Uint8Array, size: number, dst: Uint8Array, offset: number): void {
+  for (let y = 0; y < size; y++) {
+    const row = y * size * 3;
+    for (let x = 0; x < size; x++) {
+      const s = row + x * 3;
+      const d = offset + row + (size - 1 - x) * 3;
+      dst[d] = src[s];
+      dst[d + 1] = src[s + 1];
+      dst[d + 2] = src[s + 2];
+    }
+  }
+}

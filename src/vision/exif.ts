@@ -1,0 +1,56 @@
+import type { RgbImage } from "./image";
+
+/**
+ * EXIF orientation (tag 0x0112) from a TIFF block (the payload after "Exif\0\0"). 1 when absent
+ * or malformed: a broken EXIF block must not make a decodable photo fail.
+ */
+export function exifOrientation(tiff: Uint8Array): number {
+  if (tiff.length < 8) return 1;
+  const little = tiff[0] === 0x49 && tiff[1] === 0x49;
+  if (!little && !(tiff[0] === 0x4d && tiff[1] === 0x4d)) return 1;
+  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
+  const u16 = (o: number) => view.getUint16(o, little);
+  if (u16(2) !== 42) return 1;
+  const ifd = view.getUint32(4, little);
+  if (ifd + 2 > tiff.length) return 1;
+  const count = u16(ifd);
+  for (let i = 0; i < count; i++) {
+    const entry = ifd + 2 + i * 12;
+    if (entry + 12 > tiff.length) return 1;
+    if (u16(entry) === 0x0112) {
+      const value = u16(entry + 8);
+      return value >= 1 && value <= 8 ? value : 1;
+    }
+  }
+  return 1;
+}
+
+/** Turns stored pixels into display pixels for EXIF orientation 1..8 (5..8 swap width and height). */
+export function applyOrientation(image: RgbImage, orientation: number): RgbImage {
+  if (orientation <= 1 || orientation > 8) return image;
+  const { width: w, height: h, data } = image;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  const out = new Uint8Array(data.length);
+  for (let dy = 0; dy < oh; dy++) {
+    for (let dx = 0; dx < ow; dx++) {
+      let sx: number, sy: number;
+      switch (orientation) {
+        case 2: sx = w - 1 - dx; sy = dy; break;
+        case 3: sx = w - 1 - dx; sy = h - 1 - dy; break;
+        case 4: sx = dx; sy = h - 1 - dy; break;
+        case 5: sx = dy; sy = dx; break;
+        case 6: sx = dy; sy = h - 1 - dx; break;
+        case 7: sx = w - 1 - dy; sy = h - 1 - dx; break;
+        default: sx = w - 1 - dy; sy = dx; break; // 8
+      }
+      const s = (sy * w + sx) * 3;
+      const d = (dy * ow + dx) * 3;
+      out[d] = data[s];
+      out[d + 1] = data[s + 1];
+      out[d + 2] = data[s + 2];
+    }
+  }
+  return { width: ow, height: oh, data: out };
+}

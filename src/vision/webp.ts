@@ -1,0 +1,30 @@
+import decodeWebPWasm, { init as initWebPWasm } from "@jsquash/webp/decode.js";
+import { ImageError } from "./errors";
+
+let ready: Promise<void> | null = null;
+
+/**
+ * Hands the libwebp decoder its precompiled WebAssembly module. Required in workerd, which
+ * refuses to compile WebAssembly from bytes at run time:
+ *   import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";  setWebPDecoderModule(webpWasm);
+ * Elsewhere (Node, browsers) it is optional: the decoder then loads its own .wasm file.
+ */
+export function setWebPDecoderModule(module: WebAssembly.Module): void {
+  ready = (initWebPWasm as unknown as (m: WebAssembly.Module) => Promise<void>)(module);
+}
+
+/** RGBA pixels of a WebP (first frame). Dimensions are checked by the caller from the header. */
+export async function decodeWebP(bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
+  ready ??= initWebPWasm();
+  await ready;
+  // The emscripten binding copies from an ArrayBuffer; hand it exactly this view's bytes.
+  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? (bytes.buffer as ArrayBuffer)
+    : (bytes.slice().buffer as ArrayBuffer);
+  try {
+    const image = await decodeWebPWasm(buffer);
+    return { width: image.width, height: image.height, data: image.data };
+  } catch (cause) {
+    throw new ImageError("undecodable", "webp: corrupt or truncated data", { cause });
+  }
+}
