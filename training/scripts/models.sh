@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
 EPOCHS_TINY=${EPOCHS_TINY:-15}
-EPOCHS_THIN=${EPOCHS_THIN:-12}
+EPOCHS_THIN=${EPOCHS_THIN:-10}
 EPOCHS_ATT=${EPOCHS_ATT:-30}
 $PY -m training.dldl.train --dataset utkface --arch tiny --epochs "$EPOCHS_TINY" --out runs/tiny-age --resume
 $PY -m training.dldl.train --dataset utkface --arch thin --epochs "$EPOCHS_THIN" --out runs/thin-age --resume

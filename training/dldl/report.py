@@ -1,0 +1,119 @@
+"""models/REPORT.md material: the ablation table from runs/ablation/*, each served model's
+card metrics, score maps (Section 5.1) and occlusion sensitivity (Section 5.2) as PNGs.
+
+    python3 -m training.dldl.report --figures   # tables + PNGs into models/
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .augment import to_nchw
+from .data import REPO, load
+from .evaluate import predict
+from .export import load_run
+from .metrics import AGE_BANDS
+
+ABLATION = REPO / "runs" / "ablation"
+ROWS = [("MR (ℓ2)", "mr-l2"), ("MR (ℓ1)", "mr-l1"), ("DEX", "dex"), ("Ranking", "ranking"), ("ER (ℓ1 only)", "er"),
+        ("DLDL (λ=0)", "dldl"), ("DLDL-v2 (λ=1, Δl=1)", "dldl-v2"), ("DLDL-v2 λ=0.1", "dldl-v2-lam0.1"),
+        ("DLDL-v2 λ=10", "dldl-v2-lam10"), ("DLDL-v2 Δl=2", "dldl-v2-delta2")]
+
+
+def ablation_table() -> str:
+    lines = ["| row | UTKFace test MAE | ε-error | CS@5 | epochs | train s | command |", "|---|---|---|---|---|---|---|"]
+    for label, row in ROWS:
+        f = ABLATION / row / "result.json"
+        if not f.exists():
+            lines.append(f"| {label} | not run | | | | | `training/scripts/ablation.sh` |")
+            continue
+        r = json.loads(f.read_text())
+        t = r["test"]
+        lines.append(f"| {label} | {t['mae']:.3f} | {t['eps_error']:.3f} | {t['cs5']:.3f} | {r['args']['epochs']} | "
+                     f"{r['seconds']:.0f} | `{r['command']}` |")
+    return "\n".join(lines)
+
+
+def card_table() -> str:
+    lines = ["| model | params | set | N | MAE | RMSE | PC | ε-error | CS@5 | 90% coverage | T |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for card_file in sorted((REPO / "models").glob("*.json")):
+        card = json.loads(card_file.read_text())
+        for key, m in card["metrics"].items():
+            if not key.endswith(":test"):
+                continue
+            cs5 = f"{m['cs5']:.3f}" if "cs5" in m else "–"
+            lines.append(f"| {card['name']} | {card['params'] / 1e6:.2f}M | {key} | {m['n']} | {m['mae']:.3f} | {m['rmse']:.3f} | "
+                         f"{m['pc']:.3f} | {m['eps_error']:.3f} | {cs5} | {m.get('coverage90', float('nan')):.3f} | "
+                         f"{card['calibration']['temperature']} |")
+    return "\n".join(lines)
+
+
+def _heat(v: np.ndarray) -> np.ndarray:
+    """Blue→red colour map for values in [0,1]."""
+    v = np.clip(v, 0, 1)[..., None]
+    return (np.concatenate([v, 1 - np.abs(v - 0.5) * 2, 1 - v], -1) * 255).astype(np.uint8)
+
+
+@torch.no_grad()
+def score_map_figure(run: Path, out: Path, per_band: int = 4, scale: int = 2) -> None:
+    net, _, method, _ = load_run(run)
+    test = load("utkface", "test", 64)
+    size = test.images.shape[1]
+    tiles = []
+    for _, lo, hi in AGE_BANDS:
+        idx = [i for i, a in enumerate(test.y.tolist()) if lo <= a <= hi][:per_band]
+        x = to_nchw(test.images[idx])
+        maps = net.feature_maps(x)
+        probs = torch.softmax(net.head(maps), 1)
+        s = F.interpolate(net.score_map(maps, probs).unsqueeze(1), size=(size, size), mode="bilinear", align_corners=False)[:, 0]
+        row = []
+        for img, m in zip(test.images[idx].numpy(), s.numpy()):
+            m = (m - m.min()) / (m.max() - m.min() + 1e-9)
+            row.append(np.concatenate([img, (0.5 * img + 0.5 * _heat(m)).astype(np.uint8)], 1))
+        tiles.append(np.concatenate(row, 1))
+    Image.fromarray(np.concatenate(tiles, 0)).resize((tiles[0].shape[1] * scale, len(tiles) * size * scale), Image.NEAREST).save(out)
+
+
+@torch.no_grad()
+def occlusion_figure(run: Path, out: Path, patch: int = 12, stride: int = 4, limit: int = 600) -> dict:
+    """Relative MAE increase when a patch x patch square filled with the training mean covers each position."""
+    net, _, method, _ = load_run(run)
+    test = load("utkface", "test", 64, limit)
+    base_pred, _ = predict(net, method, test.images, flip=False)
+    base = float((base_pred - test.y).abs().mean())
+    mean = load("utkface", "train", 64).images[:4000].float().mean(dim=(0, 1, 2))
+    size = test.images.shape[1]
+    positions = list(range(0, size - patch + 1, stride))
+    grid = np.zeros((len(positions), len(positions)))
+    for i, top in enumerate(positions):
+        for j, left in enumerate(positions):
+            occluded = test.images.clone()
+            occluded[:, top:top + patch, left:left + patch] = mean.round().to(torch.uint8)
+            pred, _ = predict(net, method, occluded, flip=False)
+            grid[i, j] = (float((pred - test.y).abs().mean()) - base) / base
+    heat = np.kron(_heat(grid / max(grid.max(), 1e-9)), np.ones((stride * 4, stride * 4, 1), dtype=np.uint8))
+    Image.fromarray(heat).save(out)
+    return {"base_mae": base, "n": len(test.y), "patch": patch, "stride": stride, "max_relative_loss": float(grid.max()),
+            "argmax": [int(v) for v in np.unravel_index(grid.argmax(), grid.shape)], "grid": grid.round(4).tolist()}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--figures", action="store_true")
+    p.add_argument("--run", default="runs/thin-age")
+    a = p.parse_args(argv)
+    print("## Ablation\n\n" + ablation_table() + "\n\n## Served models\n\n" + card_table())
+    if a.figures:
+        run = REPO / a.run
+        score_map_figure(run, REPO / "models" / "scoremaps.png")
+        occ = occlusion_figure(run, REPO / "models" / "occlusion.png")
+        (REPO / "models" / "occlusion.json").write_text(json.dumps(occ) + "\n")
+        print(json.dumps({k: v for k, v in occ.items() if k != "grid"}))
+
+
+if __name__ == "__main__":
+    main()
