@@ -1,11 +1,12 @@
 /** Node-only plumbing shared by the CLIs: where data and models live, and loading them. */
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseModelCard, type ModelCard } from "../models/card";
+import { alignmentTemplateSchema, parseModelCard, type ModelCard } from "../models/card";
 import { createNodeBackend } from "../inference/backends/node";
 import type { InferenceBackend } from "../inference/backend";
 import { FaceDetector, type DetectorOptions } from "../vision/detect";
+import { setWebPDecoderModule } from "../vision/webp";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -34,11 +35,29 @@ export function loadDetector(options: Omit<DetectorOptions, "backModel"> = {}): 
   return FaceDetector.create(readFileSync(BLAZEFACE_FRONT), nodeBackend(), { ...options, backModel: readFileSync(BLAZEFACE_BACK) });
 }
 
-/** A card and its ONNX bytes (the file named by the card, beside it). */
+/**
+ * A card and its ONNX bytes (the file named by the card, beside it). A card exported before its
+ * framing's template existed gets training/templates/<framing>.json, with a warning.
+ */
 export function loadCard(cardPath: string): { card: ModelCard; model: Uint8Array } {
   const path = repoPath(cardPath);
   const card = parseModelCard(JSON.parse(readFileSync(path, "utf8")));
+  if (!card.alignment.template) {
+    const file = join(REPO, "training/templates", `${card.alignment.framing}.json`);
+    if (existsSync(file)) {
+      card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+      console.error(`warning: ${card.name} card has no alignment template; using ${file}`);
+    }
+  }
   return { card, model: readFileSync(join(dirname(path), card.file)) };
+}
+
+/** Every card in models/ (the *.json beside an *.onnx). */
+export function modelCards(dir = join(REPO, "models")): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json") && existsSync(join(dir, f.replace(/\.json$/, ".onnx"))))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** Minimal CSV (no quoted commas in this project's label files). */
@@ -71,4 +90,11 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const WEBP_WASM = join(REPO, "node_modules/@jsquash/webp/codec/dec/webp_dec.wasm");
+
+/** Gives the WebP decoder its WebAssembly in Node (where it cannot fetch a file: URL itself). */
+export async function initWebPForNode(): Promise<void> {
+  setWebPDecoderModule(await WebAssembly.compile(readFileSync(WEBP_WASM)));
 }

@@ -23,3 +23,4 @@ export {
   type LabelSpace,
   type Metrics,
 } from "./labelMath";
+export { analyzePhoto, analyzeImage, alignForModel, type AnalyzeOptions, type AnalyzedFace, type PhaseTimings } from "./pipeline";

@@ -63,6 +63,8 @@ function pngHeader(b: Uint8Array): ImageHeader {
 function webpHeader(b: Uint8Array): ImageHeader {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length < 30) throw new ImageError("undecodable", "webp: truncated header");
+  // libwebp renders whatever prefix it gets (grey below), so completeness is checked here.
+  if (b.length < view.getUint32(4, true) + 8) throw new ImageError("undecodable", "webp: truncated (shorter than its RIFF size)");
   const chunk = ascii(b, 12, 4);
   const u24 = (o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] << 16);
   if (chunk === "VP8 ") {

@@ -7,7 +7,8 @@ let ready: Promise<void> | null = null;
  * Hands the libwebp decoder its precompiled WebAssembly module. Required in workerd, which
  * refuses to compile WebAssembly from bytes at run time:
  *   import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";  setWebPDecoderModule(webpWasm);
- * Elsewhere (Node, browsers) it is optional: the decoder then loads its own .wasm file.
+ * In Node compile it from the file once (see src/cli/env.ts `initWebPForNode`); browsers may omit
+ * it and let the decoder fetch its own .wasm.
  */
 export function setWebPDecoderModule(module: WebAssembly.Module): void {
   ready = (initWebPWasm as unknown as (m: WebAssembly.Module) => Promise<void>)(module);
@@ -16,7 +17,12 @@ export function setWebPDecoderModule(module: WebAssembly.Module): void {
 /** RGBA pixels of a WebP (first frame). Dimensions are checked by the caller from the header. */
 export async function decodeWebP(bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
   ready ??= initWebPWasm();
-  await ready;
+  try {
+    await ready;
+  } catch (cause) {
+    ready = null;
+    throw new Error("WebP decoder could not load its WebAssembly; call setWebPDecoderModule() with the precompiled webp_dec.wasm", { cause });
+  }
   // The emscripten binding copies from an ArrayBuffer; hand it exactly this view's bytes.
   const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? (bytes.buffer as ArrayBuffer)

@@ -1,0 +1,175 @@
+/**
+ * eval: a model on a labelled set, from model-ready crops or through the full photo path.
+ *
+ *   npm run eval -- --model models/ThinAgeNet.json --set utkface:test --input crops|photos
+ *                   [--limit N] [--no-flip] [--template file.json] [--json out.json]
+ *
+ * Prints N, detection rate (photos), MAE or PC, per-band MAE, ms per face; --json writes the same.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { AttributeModel, type FacePrediction } from "../inference/model";
+import { metrics, type Metrics } from "../inference/labelMath";
+import { alignmentTemplateSchema } from "../models/card";
+import { alignFace } from "../vision/align";
+import { decodeImage } from "../vision/decode";
+import type { RgbImage } from "../vision/image";
+import { initWebPForNode, loadCard, loadDetector, nodeBackend, parseArgs, repoPath } from "./env";
+import { loadSet, type LabelledItem } from "./sets";
+
+export interface EvalOptions {
+  model: string;
+  set: string;
+  input: "crops" | "photos";
+  limit?: number;
+  flip?: boolean;
+  template?: string;
+}
+
+export interface EvalResult {
+  model: string;
+  set: string;
+  input: "crops" | "photos";
+  flip: boolean;
+  n_items: number;
+  n: number;
+  detected: number | null;
+  detection_rate: number | null;
+  metrics: Metrics | null;
+  coverage90: number | null;
+  ms_per_face: number;
+  ms_per_phase: { decode: number; detect: number; align: number; infer: number };
+  undecodable: string[];
+  no_face: string[];
+}
+
+const BATCH = 32;
+const now = () => performance.now();
+
+export async function evaluate(options: EvalOptions): Promise<EvalResult> {
+  await initWebPForNode();
+  const { card, model: bytes } = loadCard(options.model);
+  if (options.template) card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(repoPath(options.template), "utf8")));
+  const set = loadSet(options.set);
+  if (set.task !== card.task) throw new Error(`${card.name} predicts ${card.task}, ${set.name} is labelled with ${set.task}`);
+  const model = await AttributeModel.create(card, bytes, nodeBackend());
+  const detector = options.input === "photos" ? await loadDetector() : null;
+  const template = card.alignment.template;
+  if (detector && !template) throw new Error(`${card.name}: no alignment template; pass --template`);
+  const flip = options.flip ?? true;
+  const key = options.input === "photos" ? "photo" : "crop";
+  const items = set.items.filter((i) => i[key]).slice(0, options.limit ?? Infinity);
+
+  const time = { decode: 0, detect: 0, align: 0, infer: 0 };
+  const undecodable: string[] = [];
+  const noFace: string[] = [];
+  const done: { item: LabelledItem; prediction: FacePrediction }[] = [];
+  let pending: { item: LabelledItem; crop: RgbImage }[] = [];
+  const flush = async () => {
+    const t = now();
+    const predictions = await model.predict(pending.map((p) => p.crop), { flip });
+    time.infer += now() - t;
+    pending.forEach((p, i) => done.push({ item: p.item, prediction: predictions[i] }));
+    pending = [];
+  };
+
+  for (const item of items) {
+    const file = readFileSync(item[key]!);
+    let t = now();
+    let image: RgbImage;
+    try {
+      image = await decodeImage(file);
+    } catch {
+      undecodable.push(item.id);
+      continue;
+    } finally {
+      time.decode += now() - t;
+    }
+    let crop = image;
+    if (detector) {
+      t = now();
+      const [face] = await detector.detect(image);
+      time.detect += now() - t;
+      if (!face) {
+        noFace.push(item.id);
+        continue;
+      }
+      t = now();
+      crop = alignFace(image, face.keypoints, template!, card.input.size);
+      time.align += now() - t;
+    }
+    pending.push({ item, crop });
+    if (pending.length === BATCH) await flush();
+  }
+  if (pending.length) await flush();
+  await model.release();
+  await detector?.release();
+
+  const n = done.length;
+  const y = done.map((d) => d.item.y);
+  const pred = done.map((d) => d.prediction.value);
+  const sigmas = done.map((d) => d.item.sigma);
+  const sigma = sigmas.every((s) => s !== undefined) ? (sigmas as number[]) : null;
+  const covered = done.filter((d) => d.item.y >= d.prediction.interval90[0] && d.item.y <= d.prediction.interval90[1]).length;
+  const total = time.decode + time.detect + time.align + time.infer;
+  const attempted = items.length - undecodable.length;
+  return {
+    model: card.name,
+    set: set.name,
+    input: options.input,
+    flip,
+    n_items: items.length,
+    n,
+    detected: detector ? n : null,
+    detection_rate: detector ? n / Math.max(1, attempted) : null,
+    metrics: n ? metrics(pred, y, { task: card.task, sigma }) : null,
+    coverage90: n ? covered / n : null,
+    ms_per_face: n ? total / n : 0,
+    ms_per_phase: Object.fromEntries(Object.entries(time).map(([k, v]) => [k, n ? v / n : 0])) as EvalResult["ms_per_phase"],
+    undecodable,
+    no_face: noFace,
+  };
+}
+
+export function formatResult(r: EvalResult): string {
+  const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(d));
+  const lines = [
+    `${r.model} on ${r.set} (--input ${r.input}${r.flip ? "" : ", no flip"})`,
+    `  N ${r.n} of ${r.n_items}` + (r.detection_rate !== null ? `   detection rate ${(100 * r.detection_rate).toFixed(2)}% (${r.no_face.length} without a face)` : ""),
+  ];
+  if (r.undecodable.length) lines.push(`  undecodable ${r.undecodable.length}`);
+  if (r.metrics) {
+    const m = r.metrics;
+    lines.push(`  MAE ${f(m.mae)}   RMSE ${f(m.rmse)}   PC ${f(m.pc)}   ε-error ${f(m.eps_error)}` + (m.cs5 !== undefined ? `   CS@5 ${f(m.cs5)}` : "") + `   90% coverage ${f(r.coverage90)}`);
+    if (m.bands) lines.push("  MAE by age band: " + Object.entries(m.bands).map(([b, v]) => `${b} ${f(v.mae, 2)} (n=${v.n})`).join(", "));
+  }
+  const p = r.ms_per_phase;
+  lines.push(`  ${f(r.ms_per_face, 2)} ms per face (decode ${f(p.decode, 2)}, detect ${f(p.detect, 2)}, align ${f(p.align, 2)}, infer ${f(p.infer, 2)})`);
+  return lines.join("\n");
+}
+
+async function main() {
+  const { flags } = parseArgs(process.argv.slice(2));
+  const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
+  const model = str("model");
+  const set = str("set");
+  const input = str("input") ?? "crops";
+  if (!model || !set || (input !== "crops" && input !== "photos")) {
+    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|mebeauty:test|<folder> --input crops|photos [--limit N] [--no-flip] [--template file] [--json out.json]");
+    process.exit(2);
+  }
+  const result = await evaluate({ model, set, input, limit: str("limit") ? Number(str("limit")) : undefined, flip: !flags["no-flip"], template: str("template") });
+  console.log(formatResult(result));
+  const out = str("json");
+  if (out) {
+    mkdirSync(dirname(repoPath(out)), { recursive: true });
+    writeFileSync(repoPath(out), JSON.stringify(result, null, 1) + "\n");
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}
