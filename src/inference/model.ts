@@ -56,6 +56,17 @@ export class AttributeModel {
   }
 
   /**
+   * A model whose session runs elsewhere (the edge worker's RunnerSession: the GPU runner, over
+   * its protocol). Its weights are not at hand to check, so the caller vouches that `session`
+   * serves `card`; the runner's raw outputs then get exactly this class's flip-averaging and
+   * calibration, so the edge and the runner cannot drift apart.
+   */
+  static fromSession(card: ModelCard, session: ModelSession): AttributeModel {
+    if (card.input.layout !== "NHWC") throw new Error(`${card.name}: only NHWC uint8 inputs are supported`);
+    return new AttributeModel(card, session);
+  }
+
+  /**
    * One prediction per crop, in order. Crops should be aligned faces of card.input.size square
    * (see alignFace); other sizes are resized first. All crops of a request go through in batches.
    */
