@@ -1,0 +1,147 @@
+/**
+ * One image in, one answer out: sniff -> hash -> cache -> decode -> detect -> align -> route ->
+ * answer. Everything before decoding is cheap, so a cache hit, a non-image (415) or an oversize
+ * image (422) costs almost nothing. The image bytes are only ever hashed and decoded, never
+ * stored or logged.
+ */
+import { analysisCacheKey, type AnalysisCache } from "../cache/analysis-cache";
+import { sha256Hex } from "../keys/keys";
+import type { ModelCard } from "../models/card";
+import type { FacePrediction } from "../inference/model";
+import type { ModelCatalog } from "../routing/catalog";
+import type { EdgeModels } from "../routing/edge-models";
+import { RunnerUnavailable } from "../routing/runner-client";
+import type { TieredRouter } from "../routing/router";
+import { alignFace, decodeImage, ImageError, sniffImageType, type Face, type RgbImage } from "../vision";
+import { pngDataUrl, scoremapPng } from "./explain";
+import { ApiProblem } from "./problem";
+import type { AnalyzeQuery, Analysis } from "./schemas";
+
+export interface AnalyzerDeps {
+  catalog: ModelCatalog;
+  edge: EdgeModels;
+  router: TieredRouter;
+  cache: AnalysisCache | null;
+  maxPixels: number;
+  /** Keeps background work (cache writes) alive after the response (ExecutionContext.waitUntil). */
+  waitUntil: (p: Promise<unknown>) => void;
+}
+
+export type StoredAnalysis = Omit<Analysis, "cached" | "timing_ms">;
+
+export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps: AnalyzerDeps): Promise<Analysis> {
+  const started = Date.now();
+  if (!sniffImageType(bytes)) throw new ApiProblem("unsupported-media-type", "The body is not a JPEG, PNG or WebP image.");
+
+  const imageSha256 = await sha256Hex(bytes);
+  const cards = deps.router.cardsFor(query.tier, query.attributes);
+  const cacheKey = await analysisCacheKey({
+    imageSha256,
+    models: {
+      detector: `${deps.catalog.detector.name}@${deps.catalog.detector.version}`,
+      ...Object.fromEntries(cards.map((c) => [c.task, `${c.name}@${c.version}`])),
+    },
+    options: {
+      attributes: query.attributes,
+      tier: query.tier,
+      max_faces: query.max_faces,
+      distribution: query.distribution,
+      explain: query.explain,
+    },
+  });
+  const hit = await deps.cache?.get<StoredAnalysis>(cacheKey);
+  if (hit) return { ...hit, cached: true, timing_ms: Date.now() - started };
+
+  const image = await decode(bytes, deps.maxPixels);
+  const detector = await deps.edge.detector();
+  const faces = (await detector.detect(image)).slice(0, query.max_faces);
+
+  const crops = new Map<string, RgbImage[]>();
+  const cropsFor = (card: ModelCard): RgbImage[] => {
+    const template = card.alignment.template!; // catalog cards always carry one (routing/catalog.ts)
+    const key = `${card.input.size}:${JSON.stringify(template.keypoints)}:${JSON.stringify(template.weights)}`;
+    let c = crops.get(key);
+    if (!c) {
+      c = faces.map((f) => alignFace(image, f.keypoints, template, card.input.size));
+      crops.set(key, c);
+    }
+    return c;
+  };
+
+  let estimation;
+  try {
+    estimation = await deps.router.estimate({
+      tier: query.tier,
+      attributes: query.attributes,
+      cropsFor,
+      distribution: query.distribution,
+      scoremap: query.explain,
+    });
+  } catch (err) {
+    if (err instanceof RunnerUnavailable) {
+      const retryAfter = Math.max(1, Math.ceil((err.retryAfterMs ?? 5000) / 1000));
+      throw new ApiProblem("runner-unavailable", "The GPU runner cannot answer now; the accurate tier does not degrade. Retry later or use tier=standard.", {
+        headers: { "Retry-After": String(retryAfter) },
+      });
+    }
+    throw err;
+  }
+
+  const ageCard = [deps.catalog.edge.age.card, deps.catalog.runner.age].find((c) => c.name === estimation.models.age?.name);
+  const answer: StoredAnalysis = {
+    image: { sha256: imageSha256, width: image.width, height: image.height },
+    faces: faces.map((face, i) => renderFace(face, i, estimation.predictions, ageCard, query)),
+    models: {
+      detector: { name: deps.catalog.detector.name, version: deps.catalog.detector.version },
+      ...estimation.models,
+    },
+    route: estimation.route,
+  };
+  // A fallback answer is not what this tier promises when the runner is up: never cache it.
+  if (deps.cache && estimation.route !== "edge-fallback") deps.waitUntil(deps.cache.put(cacheKey, answer));
+  return { ...answer, cached: false, timing_ms: Date.now() - started };
+}
+
+async function decode(bytes: Uint8Array, maxPixels: number) {
+  try {
+    return await decodeImage(bytes, { maxPixels });
+  } catch (err) {
+    if (!(err instanceof ImageError)) throw err;
+    if (err.kind === "unsupported") throw new ApiProblem("unsupported-media-type", "The body is not a JPEG, PNG or WebP image.");
+    if (err.kind === "too_large") throw new ApiProblem("pixel-budget", `The image has more than ${maxPixels} pixels.`);
+    throw new ApiProblem("undecodable-image", "The image is corrupt or truncated.");
+  }
+}
+
+function renderFace(
+  face: Face,
+  i: number,
+  predictions: Partial<Record<"age" | "beauty", FacePrediction[]>>,
+  ageCard: ModelCard | undefined,
+  query: AnalyzeQuery,
+): Analysis["faces"][number] {
+  const out: Analysis["faces"][number] = {
+    box: face.box,
+    score: face.score,
+    landmarks: face.keypoints.map(([x, y]) => [x, y] as [number, number]),
+  };
+  const age = predictions.age?.[i];
+  if (age) {
+    out.age = { value: age.value, std: age.std, interval90: age.interval90 };
+    if (query.distribution && age.distribution && ageCard) {
+      const labels = ageCard.labels;
+      out.age.distribution = {
+        labels: Array.from({ length: age.distribution.length }, (_, k) => labels.min + k * labels.step),
+        probs: age.distribution,
+      };
+    }
+  }
+  const beauty = predictions.beauty?.[i];
+  if (beauty) out.beauty = { value: beauty.value, std: beauty.std, interval90: beauty.interval90, scale: [1, 10] };
+  if (query.explain) {
+    out.scoremap = {};
+    if (age?.scoremap) out.scoremap.age = pngDataUrl(scoremapPng(age.scoremap));
+    if (beauty?.scoremap) out.scoremap.beauty = pngDataUrl(scoremapPng(beauty.scoremap));
+  }
+  return out;
+}

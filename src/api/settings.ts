@@ -1,0 +1,57 @@
+/**
+ * The worker's settings, read from its typed `env` (wrangler.toml vars and secrets) once per env
+ * object and validated: a misconfigured deployment fails loudly on its first request instead of
+ * misbehaving quietly.
+ */
+import { z } from "zod";
+import { parsePlans, type Plans } from "../limits/plans";
+
+const num = (min: number) => z.coerce.number().int().min(min);
+
+const settingsSchema = z.object({
+  RUNNER_URL: z.string().default(""),
+  RUNNER_SECRET: z.string().default(""),
+  RUNNER_MAX_BATCH: num(1).default(32),
+  STANDARD_DEADLINE_MS: num(1),
+  ACCURATE_DEADLINE_MS: num(1),
+  BREAKER_FAILURES: num(1),
+  BREAKER_OPEN_MS: num(1),
+  MAX_IMAGE_BYTES: num(1),
+  MAX_BATCH_BYTES: num(1),
+  MAX_PIXELS: num(1),
+  CACHE_TTL_S: num(0),
+});
+
+export interface Settings {
+  runner: { url: string; secret: string; maxBatch: number } | null;
+  standardDeadlineMs: number;
+  accurateDeadlineMs: number;
+  breaker: { failureThreshold: number; openMs: number };
+  maxImageBytes: number;
+  maxBatchBytes: number;
+  maxPixels: number;
+  cacheTtlSeconds: number;
+  plans: Plans;
+}
+
+const memo = new WeakMap<object, Settings>();
+
+export function settingsOf(env: Env): Settings {
+  let s = memo.get(env);
+  if (!s) {
+    const v = settingsSchema.parse(env);
+    s = {
+      runner: v.RUNNER_URL ? { url: v.RUNNER_URL, secret: v.RUNNER_SECRET, maxBatch: v.RUNNER_MAX_BATCH } : null,
+      standardDeadlineMs: v.STANDARD_DEADLINE_MS,
+      accurateDeadlineMs: v.ACCURATE_DEADLINE_MS,
+      breaker: { failureThreshold: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
+      maxImageBytes: v.MAX_IMAGE_BYTES,
+      maxBatchBytes: v.MAX_BATCH_BYTES,
+      maxPixels: v.MAX_PIXELS,
+      cacheTtlSeconds: v.CACHE_TTL_S,
+      plans: parsePlans(env.PLANS),
+    };
+    memo.set(env, s);
+  }
+  return s;
+}

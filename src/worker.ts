@@ -1,0 +1,21 @@
+/**
+ * Cloudflare Worker entry: the public API (src/api) with the bundled models, and the
+ * RateLimiter Durable Object class that wrangler.toml binds as RATE_LIMITER.
+ */
+import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
+import { createApp } from "./api/app";
+import { createWebBackend } from "./inference/backends/web";
+import { bundledCatalog } from "./routing/catalog";
+import { setWebPDecoderModule } from "./vision";
+
+export { RateLimiter } from "./limits/rate-limiter";
+
+// workerd cannot compile WebAssembly at run time: both runtimes get their precompiled modules.
+setWebPDecoderModule(webpWasm);
+
+export const app = createApp({ catalog: bundledCatalog, backend: createWebBackend({ wasmModule: ortWasm }) });
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,6 @@
+// Test-only bindings added by vitest.config.ts (not in wrangler.toml).
+declare namespace Cloudflare {
+  interface Env {
+    FAULT_RUNNER_URL: string;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Node side of the workerd tests (vitest globalSetup): starts the real GPU runner as a child
+ * process and a fault-injecting proxy in front of it, reads real photos from the shared datasets
+ * (never copied into the repository) and derives the other inputs from them, and runs the Node
+ * path (onnxruntime-node) on a photo so the workerd tests can check the edge gives the same ages.
+ */
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import sharp from "sharp";
+import type { TestProject } from "vitest/node";
+import { startRunnerProcess, type RunnerProcess } from "../../gpu-runner/test/runner-process";
+import { initWebPForNode, loadCard, loadDetector } from "../../src/cli/env";
+import { AttributeModel } from "../../src/inference/model";
+import { analyzePhoto } from "../../src/inference/pipeline";
+import { nodeBackend } from "../../src/cli/env";
+import { startFaultRunner } from "./support/fault-runner";
+
+export const RUNNER_SECRET = "workerd-tests-runner-secret-0123456789";
+
+export interface Fixtures {
+  /** base64 of each input. */
+  photoJpeg: string;
+  photoPng: string;
+  photoWebp: string;
+  groupJpeg: string;
+  noFacePng: string;
+  truncatedJpeg: string;
+  notImage: string;
+  bombPng: string;
+}
+
+export interface NodeReference {
+  width: number;
+  height: number;
+  faces: { box: { x: number; y: number; width: number; height: number }; age: number; std: number }[];
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    runnerUrl: string;
+    faultRunnerUrl: string;
+    runnerSecret: string;
+    fixtures: Fixtures;
+    /** TinyAgeNet (no flip) through the Node path on fixtures.photoJpeg. */
+    nodeReference: NodeReference;
+  }
+}
+
+const DATA_DIR = process.env.DATA_DIR ? resolve(process.env.DATA_DIR) : resolve(import.meta.dirname, "../../../shared/datasets");
+
+function photos(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...photos(p));
+    else if (/\.jpe?g$/i.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runner: RunnerProcess = await startRunnerProcess({
+    RUNNER_SECRET,
+    RUNNER_PROVIDERS: "cpu",
+    RUNNER_INTRA_OP_THREADS: "1",
+    RUNNER_LOG_LEVEL: "info", // the start line ("runner listening") is logged at info
+  });
+  const fault = await startFaultRunner(runner.url);
+
+  // A real photo with one face, found by the Node path itself.
+  await initWebPForNode();
+  const detector = await loadDetector();
+  const { card, model } = loadCard("models/TinyAgeNet.json");
+  const tinyAge = await AttributeModel.create(card, model, nodeBackend());
+  let photo: Uint8Array | undefined;
+  let reference: NodeReference | undefined;
+  for (const file of photos(join(DATA_DIR, "mebeauty/photos")).slice(0, 20)) {
+    const bytes = new Uint8Array(readFileSync(file));
+    const result = await analyzePhoto(bytes, detector, [tinyAge], { flip: false, maxFaces: 5 });
+    if (result.faces.length === 1) {
+      photo = bytes;
+      reference = {
+        width: result.width,
+        height: result.height,
+        faces: result.faces.map((f) => ({ box: f.box, age: f.predictions[card.name].value, std: f.predictions[card.name].std })),
+      };
+      break;
+    }
+  }
+  if (!photo || !reference) throw new Error(`no one-face photo among the first mebeauty photos in ${DATA_DIR}`);
+
+  // Several faces: three AAF photos side by side.
+  const aaf = photos(join(DATA_DIR, "aaf/faces")).slice(0, 3);
+  const tiles = await Promise.all(aaf.map((f) => sharp(f).resize(232, 295, { fit: "fill" }).toBuffer()));
+  const group = await sharp({ create: { width: 232 * 3, height: 295, channels: 3, background: "#808080" } })
+    .composite(tiles.map((input, i) => ({ input, left: i * 232, top: 0 })))
+    .jpeg({ quality: 90 })
+    .toBuffer();
+
+  // A PNG whose header claims 30000x30000 (a decompression bomb's shape); nothing behind it.
+  const bomb = new Uint8Array(await sharp({ create: { width: 16, height: 16, channels: 3, background: "#000" } }).png().toBuffer());
+  new DataView(bomb.buffer).setUint32(16, 30000);
+  new DataView(bomb.buffer).setUint32(20, 30000);
+
+  const fixtures: Fixtures = {
+    photoJpeg: b64(photo),
+    photoPng: b64(await sharp(photo).png().toBuffer()),
+    photoWebp: b64(await sharp(photo).webp({ quality: 90 }).toBuffer()),
+    groupJpeg: b64(group),
+    noFacePng: b64(await sharp({ create: { width: 320, height: 240, channels: 3, background: "#6a8caf" } }).png().toBuffer()),
+    truncatedJpeg: b64(photo.subarray(0, Math.floor(photo.length / 2))),
+    notImage: b64(new TextEncoder().encode("%PDF-1.7\n% not an image at all\n")),
+    bombPng: b64(bomb),
+  };
+
+  project.provide("runnerUrl", runner.url);
+  project.provide("faultRunnerUrl", fault.url);
+  project.provide("runnerSecret", RUNNER_SECRET);
+  project.provide("fixtures", fixtures);
+  project.provide("nodeReference", reference);
+
+  return async () => {
+    await fault.close();
+    await runner.stop();
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * A fault-injecting stand-in for the GPU runner: an HTTP proxy in front of the real runner that
+ * can be told, per virtual runner (`/r/<name>/...`), to pass requests through, answer slowly,
+ * fail with 500, return garbage, or drop the connection. Only the faults are simulated; every
+ * answer that gets through comes from the real runner.
+ *
+ *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop", "delayMs"?: n}
+ *   GET  /control/<name>  -> {"mode", "requests"}  (requests that reached this virtual runner)
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop";
+
+interface VirtualRunner {
+  mode: FaultMode;
+  delayMs: number;
+  requests: number;
+}
+
+export async function startFaultRunner(upstream: string): Promise<{ url: string; close(): Promise<void> }> {
+  const runners = new Map<string, VirtualRunner>();
+  const runner = (name: string) => {
+    let r = runners.get(name);
+    if (!r) runners.set(name, (r = { mode: "pass", delayMs: 0, requests: 0 }));
+    return r;
+  };
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const control = /^\/control\/([\w-]+)$/.exec(req.url ?? "");
+    if (control) {
+      const r = runner(control[1]);
+      if (req.method === "POST") {
+        const { mode, delayMs } = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number };
+        r.mode = mode;
+        r.delayMs = delayMs ?? 0;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.mode, requests: r.requests }));
+      return;
+    }
+    const route = /^\/r\/([\w-]+)(\/.*)$/.exec(req.url ?? "");
+    if (!route) return void res.writeHead(404).end();
+    const r = runner(route[1]);
+    r.requests++;
+    if (r.mode === "drop") return void req.socket.destroy();
+    if (r.mode === "error") {
+      return void res.writeHead(500, { "content-type": "application/problem+json" }).end('{"title":"injected failure","status":500}');
+    }
+    if (r.mode === "slow") await new Promise((resolve) => setTimeout(resolve, r.delayMs));
+    let upstreamRes: Response;
+    try {
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length") headers.set(k, v);
+      upstreamRes = await fetch(upstream + route[2], { method: req.method, headers, body: req.method === "GET" ? undefined : body });
+    } catch {
+      return void req.socket.destroy();
+    }
+    const answer = Buffer.from(await upstreamRes.arrayBuffer());
+    const outHeaders: Record<string, string> = {};
+    upstreamRes.headers.forEach((v, k) => {
+      if (k !== "content-length" && k !== "transfer-encoding" && k !== "connection") outHeaders[k] = v;
+    });
+    if (r.mode === "garbage" && upstreamRes.ok) {
+      // The real answer with its tensor bytes overwritten: right framing, meaningless values.
+      const headerLength = Number(upstreamRes.headers.get("inference-header-content-length") ?? answer.length);
+      for (let i = headerLength; i < answer.length; i++) answer[i] = 0xff;
+    }
+    if (res.destroyed) return;
+    res.writeHead(upstreamRes.status, outHeaders).end(answer);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
