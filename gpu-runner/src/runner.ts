@@ -10,7 +10,7 @@ import type { RunnerConfig } from "./config";
 import { createApp, type RunnerState, type ServedModel } from "./http/app";
 import type { Logger } from "./log";
 import { createMetrics } from "./metrics";
-import { loadModels, runModel } from "./models";
+import { loadModels } from "./models";
 
 export const RUNNER_VERSION = "0.1.0";
 
@@ -37,7 +37,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
     const labels = { model: name };
     const batcher = new DynamicBatcher({
       ...config.batching,
-      run: (input, n) => runModel(model, input, n),
+      run: (input, n) => model.run(input, n),
       onBatch: ({ rows, requests, runSeconds }) => {
         metrics.batchSize.observe(labels, rows);
         metrics.batchRequests.observe(labels, requests);
@@ -60,6 +60,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.batching.maxBatch,
     retryAfterS: config.retryAfterS,
+    accessLog: config.accessLog,
     serverVersion: RUNNER_VERSION,
   });
 
@@ -78,6 +79,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
     max_batch: config.batching.maxBatch,
     max_queue: config.batching.maxQueue,
     auth: config.secret ? "bearer" : "none (RUNNER_INSECURE)",
+    access_log: config.accessLog,
   });
 
   let shuttingDown: Promise<void> | undefined;
@@ -92,7 +94,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
       while (state.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
       server.closeIdleConnections();
       await closed;
-      for (const m of models.values()) await m.session.release();
+      await Promise.all([...models.values()].map((m) => m.close()));
       logger.info("shut down", { reason });
     })();
     return shuttingDown;

@@ -47,6 +47,11 @@ const envSchema = z
     /** Seconds a client is told to wait after a 503 for a full queue. */
     RUNNER_RETRY_AFTER_S: int(1, 1, 3600),
     RUNNER_SHUTDOWN_TIMEOUT_MS: int(30_000, 0, 600_000),
+    /** One JSON line per inference/metadata request. */
+    RUNNER_ACCESS_LOG: z
+      .enum(["0", "1", "true", "false"])
+      .default("1")
+      .transform((v) => v === "1" || v === "true"),
     RUNNER_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .superRefine((env, ctx) => {
@@ -72,6 +77,7 @@ export type RunnerConfig = {
   maxBodyBytes: number;
   retryAfterS: number;
   shutdownTimeoutMs: number;
+  accessLog: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 };
 
@@ -100,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.RUNNER_MAX_BODY_BYTES,
     retryAfterS: e.RUNNER_RETRY_AFTER_S,
     shutdownTimeoutMs: e.RUNNER_SHUTDOWN_TIMEOUT_MS,
+    accessLog: e.RUNNER_ACCESS_LOG,
     logLevel: e.RUNNER_LOG_LEVEL,
   };
 }

@@ -4,7 +4,6 @@
  * runs go through each model's DynamicBatcher; this layer only validates, queues and encodes.
  */
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import {
   ProtocolError,
   decodeRequest,
@@ -17,6 +16,7 @@ import type { Logger } from "../log";
 import type { ErrorReason, RunnerMetrics } from "../metrics";
 import type { LoadedModel } from "../models";
 import { bearerMatcher } from "./auth";
+import { readBodyWithLimit } from "./body";
 import { problem } from "./problem";
 
 export interface ServedModel extends LoadedModel {
@@ -39,6 +39,7 @@ export interface AppOptions {
   maxBodyBytes: number;
   maxBatch: number;
   retryAfterS: number;
+  accessLog: boolean;
   serverVersion: string;
 }
 
@@ -79,7 +80,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       const endpoint = endpointOf(c.req.path);
       metrics.requestDuration.observe({ endpoint, status: String(status) }, seconds);
       if (state.draining) c.res.headers.set("connection", "close");
-      if (endpoint !== "health" && endpoint !== "metrics") {
+      if (status >= 500 || (options.accessLog && endpoint !== "health" && endpoint !== "metrics")) {
         const log = status >= 500 ? logger.warn : logger.info;
         log("request", {
           method: c.req.method,
@@ -94,9 +95,12 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   app.get("/v2/health/live", (c) => c.json({ live: true }));
-  app.get("/v2/health/ready", (c) =>
-    state.draining ? fail("shutting_down", 503, "the runner is shutting down") : c.json({ ready: true }),
-  );
+  app.get("/v2/health/ready", (c) => {
+    if (state.draining) return fail("shutting_down", 503, "the runner is shutting down");
+    const down = [...models.values()].filter((m) => !m.healthy()).map((m) => m.card.name);
+    if (down.length > 0) return fail("internal", 503, `model sessions not running: ${down.join(", ")}`);
+    return c.json({ ready: true });
+  });
 
   // Everything except the health probes needs the bearer secret.
   app.use("*", async (c, next) => {
@@ -158,15 +162,12 @@ export function createApp(options: AppOptions): Hono<Env> {
   const ready = (c: Context<Env>) => {
     const model = lookup(c);
     if (model instanceof Response) return model;
-    return state.draining ? fail("shutting_down", 503, "the runner is shutting down") : c.json({ name: model.card.name, ready: true });
+    if (state.draining) return fail("shutting_down", 503, "the runner is shutting down");
+    if (!model.healthy()) return fail("internal", 503, `model '${model.card.name}' has no running session`);
+    return c.json({ name: model.card.name, ready: true });
   };
   app.get("/v2/models/:name/ready", ready);
   app.get("/v2/models/:name/versions/:version/ready", ready);
-
-  const limit = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: () => fail("too_large", 413, `the request body exceeds ${options.maxBodyBytes} bytes`),
-  });
 
   const infer = async (c: Context<Env>) => {
     const model = lookup(c);
@@ -174,9 +175,13 @@ export function createApp(options: AppOptions): Hono<Env> {
     if (state.draining) {
       return fail("shutting_down", 503, "the runner is shutting down", { "retry-after": String(options.retryAfterS) });
     }
+    const read = await readBodyWithLimit(c.req.raw, options.maxBodyBytes, 4 * options.maxBodyBytes);
+    if (!read.ok) {
+      return fail("too_large", 413, `the request body exceeds ${options.maxBodyBytes} bytes`, read.drained ? {} : { connection: "close" });
+    }
     let request: InferRequest;
     try {
-      request = decodeRequest(new Uint8Array(await c.req.arrayBuffer()), c.req.raw.headers);
+      request = decodeRequest(read.body, c.req.raw.headers);
     } catch (error) {
       if (error instanceof ProtocolError) return fail("bad_request", 400, error.message);
       throw error;
@@ -215,8 +220,8 @@ export function createApp(options: AppOptions): Hono<Env> {
     );
     return new Response(encoded.body, { status: 200, headers: encoded.headers });
   };
-  app.post("/v2/models/:name/infer", limit, infer);
-  app.post("/v2/models/:name/versions/:version/infer", limit, infer);
+  app.post("/v2/models/:name/infer", infer);
+  app.post("/v2/models/:name/versions/:version/infer", infer);
 
   app.notFound(() => fail("not_found", 404, "no such endpoint"));
   app.onError((error) => {
