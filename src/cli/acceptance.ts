@@ -1,0 +1,70 @@
+/**
+ * acceptance: the issue's pipeline acceptance numbers, rerunnable after every model export.
+ *   - detection rate on aaf/faces (>= 99%) and mebeauty/photos (>= 97%)
+ *   - ThinAgeNet on utkface/200 test faces: --input photos MAE <= --input crops MAE + 0.3
+ * Writes bench/results/pipeline-acceptance.json and .md.
+ *
+ *   npx tsx src/cli/acceptance.ts [--limit N] [--age models/ThinAgeNet.json] [--att models/ThinAttNet.json]
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { loadCard, parseArgs, REPO } from "./env";
+import { evaluate, formatResult, type EvalResult } from "./eval";
+
+async function main() {
+  const { flags } = parseArgs(process.argv.slice(2));
+  const limit = typeof flags.limit === "string" ? Number(flags.limit) : undefined;
+  const age = typeof flags.age === "string" ? flags.age : "models/ThinAgeNet.json";
+  const att = typeof flags.att === "string" ? flags.att : "models/ThinAttNet.json";
+  const runs: Record<string, EvalResult> = {};
+  const run = async (key: string, model: string, set: string, input: "crops" | "photos") => {
+    runs[key] = await evaluate({ model, set, input, limit });
+    console.log(formatResult(runs[key]));
+  };
+  await run("aaf_photos", age, "aaf", "photos");
+  await run("mebeauty_photos", att, "mebeauty:test", "photos");
+  await run("utkface200_crops", age, "utkface200:test", "crops");
+  await run("utkface200_photos", age, "utkface200:test", "photos");
+
+  const mae = (k: string) => runs[k].metrics?.mae ?? NaN;
+  const gap = mae("utkface200_photos") - mae("utkface200_crops");
+  const checks = [
+    { check: "detection rate aaf/faces >= 99%", value: runs.aaf_photos.detection_rate!, pass: runs.aaf_photos.detection_rate! >= 0.99 },
+    { check: "detection rate mebeauty/photos >= 97%", value: runs.mebeauty_photos.detection_rate!, pass: runs.mebeauty_photos.detection_rate! >= 0.97 },
+    { check: "utkface/200 test: MAE photos - MAE crops <= 0.3", value: gap, pass: gap <= 0.3 },
+  ];
+  const models = Object.fromEntries([age, att].map((p) => {
+    const { card } = loadCard(p);
+    return [card.name, { version: card.version, sha256: card.sha256, template_in_card: card.alignment.template !== null, card_metrics: card.metrics }];
+  }));
+  const report = { date: new Date().toISOString(), machine: `${cpus().length}x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, onnxruntime-node`, limit: limit ?? null, models, checks, runs };
+  const dir = join(REPO, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "pipeline-acceptance.json"), JSON.stringify(report, null, 1) + "\n");
+  const md = [
+    `# Pipeline acceptance (${report.date})`,
+    "",
+    `Machine: ${report.machine}. Models: ${Object.entries(models).map(([n, m]) => `${n} ${m.version}${m.template_in_card ? "" : " (template from training/templates, not in card)"}`).join(", ")}.`,
+    `Rerun: \`npx tsx src/cli/acceptance.ts\`${limit ? ` (this run: --limit ${limit})` : ""}.`,
+    "",
+    "| check | value | pass |",
+    "|---|---|---|",
+    ...checks.map((c) => `| ${c.check} | ${c.check.includes("rate") ? (100 * c.value).toFixed(2) + "%" : c.value.toFixed(3)} | ${c.pass ? "yes" : "**no**"} |`),
+    "",
+    "| run | N | detection | MAE | PC | ms/face (decode, detect, align, infer) |",
+    "|---|---|---|---|---|---|",
+    ...Object.entries(runs).map(([k, r]) => {
+      const p = r.ms_per_phase;
+      return `| ${k}: ${r.model} on ${r.set} --input ${r.input} | ${r.n}/${r.n_items} | ${r.detection_rate === null ? "-" : (100 * r.detection_rate).toFixed(2) + "%"} | ${r.metrics?.mae.toFixed(3) ?? "-"} | ${r.metrics?.pc.toFixed(3) ?? "-"} | ${r.ms_per_face.toFixed(1)} (${[p.decode, p.detect, p.align, p.infer].map((v) => v.toFixed(1)).join(", ")}) |`;
+    }),
+    "",
+  ].join("\n");
+  writeFileSync(join(dir, "pipeline-acceptance.md"), md);
+  console.log(md);
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
