@@ -2,7 +2,8 @@
  * Cloudflare Worker entry: the public API (src/api) with the bundled models, and the
  * RateLimiter Durable Object class that wrangler.toml binds as RATE_LIMITER.
  */
-import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+// A relative path: wrangler resolves bundled modules without package "exports" maps.
+import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 import { createApp } from "./api/app";
 import { createWebBackend } from "./inference/backends/web";
