@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initWebPForNode, loadCard, loadDetector, nodeBackend, REPO } from "../../../src/cli/env";
 import { evaluate } from "../../../src/cli/eval";
 import { AttributeModel, analyzePhoto, alignForModel } from "../../../src/inference";
-import { decodeImage, type FaceDetector } from "../../../src/vision";
+import { createWebBackend } from "../../../src/inference/backends/web";
+import { decodeImage, FaceDetector } from "../../../src/vision";
 import { facePhoto, hasData } from "../vision/fixtures";
 
 const haveModels = ["TinyAgeNet", "TinyAttNet"].every((n) => existsSync(join(REPO, "models", `${n}.onnx`)));
@@ -43,6 +44,28 @@ describe.runIf(hasData && haveModels)("photo pipeline (decode -> detect -> align
       expect(p.value).toBeLessThanOrEqual(max);
       expect(p.interval90[0]).toBeLessThanOrEqual(p.value + p.std * 3);
     }
+  });
+
+  it("runs on onnxruntime-web (injected wasm module) with the same faces and ages as on onnxruntime-node", async () => {
+    const wasmModule = await WebAssembly.compile(readFileSync(join(REPO, "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm")));
+    const web = createWebBackend({ wasmModule });
+    const { BLAZEFACE_FRONT, BLAZEFACE_BACK } = await import("../../../src/cli/env");
+    const webDetector = await FaceDetector.create(readFileSync(BLAZEFACE_FRONT), web, { backModel: readFileSync(BLAZEFACE_BACK) });
+    const { card, model } = loadCard("models/TinyAgeNet.json");
+    const webModel = await AttributeModel.create(card, model, web);
+    const bytes = facePhoto(7);
+    const a = await analyzePhoto(bytes, webDetector, [webModel]);
+    const b = await analyzePhoto(bytes, detector, [models[0]]);
+    expect(a.faces.length).toBe(b.faces.length);
+    a.faces.forEach((f, i) => {
+      f.keypoints.forEach(([x, y], k) => {
+        expect(Math.abs(x - b.faces[i].keypoints[k][0])).toBeLessThan(0.05);
+        expect(Math.abs(y - b.faces[i].keypoints[k][1])).toBeLessThan(0.05);
+      });
+      expect(Math.abs(f.predictions.TinyAgeNet.value - b.faces[i].predictions.TinyAgeNet.value)).toBeLessThan(0.01);
+    });
+    await webDetector.release();
+    await webModel.release();
   });
 
   it("eval reports N, detection rate, metrics and timing for photos and crops", async () => {
