@@ -2,6 +2,7 @@ import decodeWebPWasm, { init as initWebPWasm } from "@jsquash/webp/decode.js";
 import { ImageError } from "./errors";
 
 let ready: Promise<void> | null = null;
+let injected: WebAssembly.Module | null = null;
 
 /**
  * Hands the libwebp decoder its precompiled WebAssembly module. Required in workerd, which
@@ -11,12 +12,14 @@ let ready: Promise<void> | null = null;
  * it and let the decoder fetch its own .wasm.
  */
 export function setWebPDecoderModule(module: WebAssembly.Module): void {
-  ready = (initWebPWasm as unknown as (m: WebAssembly.Module) => Promise<void>)(module);
+  // Instantiated on the first WebP, not here: this is typically called at a worker's global scope.
+  injected = module;
+  ready = null;
 }
 
 /** RGBA pixels of a WebP (first frame). Dimensions are checked by the caller from the header. */
 export async function decodeWebP(bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
-  ready ??= initWebPWasm();
+  ready ??= injected ? (initWebPWasm as unknown as (m: WebAssembly.Module) => Promise<void>)(injected) : initWebPWasm();
   try {
     await ready;
   } catch (cause) {
