@@ -8,6 +8,7 @@ import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 import { createApp } from "./api/app";
 import { createWebBackend } from "./inference/backends/web";
 import { bundledCatalog } from "./routing/catalog";
+import { playground } from "./playground";
 import { setWebPDecoderModule } from "./vision";
 
 export { RateLimiter } from "./limits/rate-limiter";
@@ -16,6 +17,7 @@ export { RateLimiter } from "./limits/rate-limiter";
 setWebPDecoderModule(webpWasm);
 
 export const app = createApp({ catalog: bundledCatalog, backend: createWebBackend({ wasmModule: ortWasm }) });
+app.route("/", playground);
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
