@@ -2,7 +2,7 @@
  * eval: a model on a labelled set, from model-ready crops or through the full photo path.
  *
  *   npm run eval -- --model models/ThinAgeNet.json --set utkface:test --input crops|photos
- *                   [--limit N] [--no-flip] [--template file.json] [--json out.json]
+ *                   [--limit N] [--no-flip] [--detect-only] [--template file.json] [--json out.json]
  *
  * Prints N, detection rate (photos), MAE or PC, per-band MAE, ms per face; --json writes the same.
  */
@@ -24,6 +24,8 @@ export interface EvalOptions {
   limit?: number;
   flip?: boolean;
   template?: string;
+  /** Photos only: count detections, skip alignment and inference (fast detection-rate runs). */
+  detectOnly?: boolean;
 }
 
 export interface EvalResult {
@@ -52,7 +54,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   if (options.template) card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(repoPath(options.template), "utf8")));
   const set = loadSet(options.set);
   if (set.task !== card.task) throw new Error(`${card.name} predicts ${card.task}, ${set.name} is labelled with ${set.task}`);
-  const model = await AttributeModel.create(card, bytes, nodeBackend());
+  const detectOnly = options.input === "photos" && !!options.detectOnly;
+  const model = detectOnly ? null : await AttributeModel.create(card, bytes, nodeBackend());
   const detector = options.input === "photos" ? await loadDetector() : null;
   const template = card.alignment.template;
   if (detector && !template) throw new Error(`${card.name}: no alignment template; pass --template`);
@@ -65,7 +68,9 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const noFace: string[] = [];
   const done: { item: LabelledItem; prediction: FacePrediction }[] = [];
   let pending: { item: LabelledItem; crop: RgbImage }[] = [];
+  let detected = 0;
   const flush = async () => {
+    if (!model) return void (pending = []);
     const t = now();
     const predictions = await model.predict(pending.map((p) => p.crop), { flip });
     time.infer += now() - t;
@@ -94,6 +99,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
         noFace.push(item.id);
         continue;
       }
+      detected++;
+      if (detectOnly) continue;
       t = now();
       crop = alignFace(image, face.keypoints, template!, card.input.size);
       time.align += now() - t;
@@ -102,7 +109,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     if (pending.length === BATCH) await flush();
   }
   if (pending.length) await flush();
-  await model.release();
+  await model?.release();
   await detector?.release();
 
   const n = done.length;
@@ -120,12 +127,12 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     flip,
     n_items: items.length,
     n,
-    detected: detector ? n : null,
-    detection_rate: detector ? n / Math.max(1, attempted) : null,
+    detected: detector ? detected : null,
+    detection_rate: detector ? detected / Math.max(1, attempted) : null,
     metrics: n ? metrics(pred, y, { task: card.task, sigma }) : null,
     coverage90: n ? covered / n : null,
-    ms_per_face: n ? total / n : 0,
-    ms_per_phase: Object.fromEntries(Object.entries(time).map(([k, v]) => [k, n ? v / n : 0])) as EvalResult["ms_per_phase"],
+    ms_per_face: total / Math.max(1, detectOnly ? detected : n),
+    ms_per_phase: Object.fromEntries(Object.entries(time).map(([k, v]) => [k, v / Math.max(1, detectOnly ? detected : n)])) as EvalResult["ms_per_phase"],
     undecodable,
     no_face: noFace,
   };
@@ -134,8 +141,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
 export function formatResult(r: EvalResult): string {
   const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(d));
   const lines = [
-    `${r.model} on ${r.set} (--input ${r.input}${r.flip ? "" : ", no flip"})`,
-    `  N ${r.n} of ${r.n_items}` + (r.detection_rate !== null ? `   detection rate ${(100 * r.detection_rate).toFixed(2)}% (${r.no_face.length} without a face)` : ""),
+    `${r.model} on ${r.set} (--input ${r.input}${r.flip ? "" : ", no flip"}${r.metrics || r.n_items === 0 || r.input === "crops" ? "" : ", detection only"})`,
+    `  N ${r.n} of ${r.n_items}` + (r.detection_rate !== null ? `   detection rate ${(100 * r.detection_rate).toFixed(2)}% (${r.detected} found, ${r.no_face.length} without a face)` : ""),
   ];
   if (r.undecodable.length) lines.push(`  undecodable ${r.undecodable.length}`);
   if (r.metrics) {
@@ -155,10 +162,10 @@ async function main() {
   const set = str("set");
   const input = str("input") ?? "crops";
   if (!model || !set || (input !== "crops" && input !== "photos")) {
-    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|mebeauty:test|<folder> --input crops|photos [--limit N] [--no-flip] [--template file] [--json out.json]");
+    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|mebeauty:test|<folder> --input crops|photos [--limit N] [--no-flip] [--detect-only] [--template file] [--json out.json]");
     process.exit(2);
   }
-  const result = await evaluate({ model, set, input, limit: str("limit") ? Number(str("limit")) : undefined, flip: !flags["no-flip"], template: str("template") });
+  const result = await evaluate({ model, set, input, limit: str("limit") ? Number(str("limit")) : undefined, flip: !flags["no-flip"], template: str("template"), detectOnly: !!flags["detect-only"] });
   console.log(formatResult(result));
   const out = str("json");
   if (out) {
