@@ -101,18 +101,40 @@ def occlusion_figure(run: Path, out: Path, patch: int = 12, stride: int = 4, lim
             "argmax": [int(v) for v in np.unravel_index(grid.argmax(), grid.shape)], "grid": grid.round(4).tolist()}
 
 
+def occlusion_summary() -> str:
+    f = REPO / "models" / "occlusion.json"
+    if not f.exists():
+        return "not computed yet: `python3 -m training.dldl.report --figures`"
+    occ = json.loads(f.read_text())
+    grid = np.array(occ["grid"])
+    rows = ["| patch row \\ col | " + " | ".join(str(j * occ["stride"]) for j in range(grid.shape[1])) + " |",
+            "|---" * (grid.shape[1] + 1) + "|"]
+    rows += [f"| {i * occ['stride']} | " + " | ".join(f"{v:+.2f}" for v in r) + " |" for i, r in enumerate(grid)]
+    return (f"{occ['run']} on the first {occ['n']} UTKFace test faces (base MAE {occ['base_mae']:.3f}, no flip): "
+            f"relative MAE increase when a {occ['patch']}×{occ['patch']} px square of the training mean colour covers the "
+            f"64×64 face at each position (stride {occ['stride']} px). Largest loss {occ['max_relative_loss']:+.2f} at "
+            f"row/col index {occ['argmax']}.\n\n" + "\n".join(rows))
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--figures", action="store_true")
+    p.add_argument("--figures", action="store_true", help="recompute scoremaps.png and occlusion.png/json")
     p.add_argument("--run", default="runs/thin-age")
     a = p.parse_args(argv)
-    print("## Ablation\n\n" + ablation_table() + "\n\n## Served models\n\n" + card_table())
     if a.figures:
         run = REPO / a.run
         score_map_figure(run, REPO / "models" / "scoremaps.png")
         occ = occlusion_figure(run, REPO / "models" / "occlusion.png")
-        (REPO / "models" / "occlusion.json").write_text(json.dumps(occ) + "\n")
-        print(json.dumps({k: v for k, v in occ.items() if k != "grid"}))
+        (REPO / "models" / "occlusion.json").write_text(json.dumps({"run": a.run, **occ}) + "\n")
+    intro = (REPO / "training" / "REPORT.intro.md").read_text()
+    report = (intro + "\n## Served models (card metrics, flip-averaged, test splits)\n\n" + card_table()
+              + "\n\n## Ablation (Table 6/7 on UTKFace, TinyAgeNet 64 px, equal budget)\n\n" + ablation_table()
+              + "\n\n## Occlusion sensitivity (Section 5.2)\n\n![occlusion](occlusion.png)\n\n" + occlusion_summary()
+              + "\n\n## Score maps (Section 5.1)\n\n![score maps](scoremaps.png)\n\nRows: age bands 0–12, 13–19, 20–39, "
+              "40–59, 60+ (first UTKFace test faces of each band); each pair is the face and its score map "
+              "S = Σ_k p̂_k A_k (red = high), upsampled from the last conv block's 4×4 grid.\n")
+    (REPO / "models" / "REPORT.md").write_text(report)
+    print(report)
 
 
 if __name__ == "__main__":
