@@ -45,8 +45,6 @@ export default defineConfig({
           name: "workers",
           include: ["test/worker/**/*.test.ts"],
           globalSetup: ["test/worker/global-setup.ts"],
-          // The worker logs one JSON line per request; show them only for failing tests.
-          silent: "passed-only",
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

@@ -50,7 +50,8 @@ export function createApp(options: AppOptions) {
         accurateDeadlineMs: s.accurateDeadlineMs,
         runnerMaxBatch: s.runner?.maxBatch ?? 32,
       }),
-      cache: cache ? new AnalysisCache(cache, s.cacheTtlSeconds) : null,
+      // CACHE_TTL_S = 0 turns the answer cache off.
+      cache: cache && s.cacheTtlSeconds > 0 ? new AnalysisCache(cache, s.cacheTtlSeconds) : null,
       maxPixels: s.maxPixels,
       waitUntil: (p) => ctx.waitUntil(p.catch(() => undefined)),
     };

@@ -83,7 +83,9 @@ export class RunnerClient {
     const started = Date.now();
     this.lastAttemptAt = started;
     const request = encodeInferRequest(call.model, call.crops, call.shape, { outputs: call.outputs, binary: true });
+    const timedOut = (err: unknown) => err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     let response: Response;
+    let bytes: Uint8Array;
     try {
       response = await this.fetchImpl(this.options.baseUrl.replace(/\/+$/, "") + request.path, {
         method: "POST",
@@ -91,24 +93,24 @@ export class RunnerClient {
         headers: { ...request.headers, authorization: `Bearer ${this.options.secret}` },
         signal: AbortSignal.timeout(call.deadlineMs),
       });
-    } catch (err) {
-      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-      return this.fail(started, timedOut ? "timeout" : "network", timedOut ? `no answer within ${call.deadlineMs} ms` : "runner unreachable", call.deadlineMs);
-    }
-    try {
       // The body can still be streaming when the deadline passes; the same signal covers it.
-      const bytes = new Uint8Array(await response.arrayBuffer());
-      if (!response.ok) return this.fail(started, "http", `runner answered ${response.status}`);
-      const decoded = decodeInferResponse(bytes, response.headers);
-      call.validate?.(decoded);
-      this.breaker.onSuccess();
-      this.latency.observe(Date.now() - started);
-      return decoded;
+      bytes = new Uint8Array(await response.arrayBuffer());
     } catch (err) {
-      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-      if (timedOut) return this.fail(started, "timeout", `no answer within ${call.deadlineMs} ms`, call.deadlineMs);
+      // A timeout counts as the deadline in the latency average; a refused connection as what it took.
+      if (timedOut(err)) return this.fail(started, "timeout", `no answer within ${call.deadlineMs} ms`, call.deadlineMs);
+      return this.fail(started, "network", "runner unreachable");
+    }
+    if (!response.ok) return this.fail(started, "http", `runner answered ${response.status}`);
+    let decoded: DecodedInferResponse;
+    try {
+      decoded = decodeInferResponse(bytes, response.headers);
+      call.validate?.(decoded);
+    } catch {
       return this.fail(started, "invalid-response", "runner answer is not a valid inference response");
     }
+    this.breaker.onSuccess();
+    this.latency.observe(Date.now() - started);
+    return decoded;
   }
 
   private fail(started: number, reason: RunnerFailureReason, message: string, latencyMs?: number): never {

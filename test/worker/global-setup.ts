@@ -33,6 +33,8 @@ export interface NodeReference {
   width: number;
   height: number;
   faces: { box: { x: number; y: number; width: number; height: number }; age: number; std: number }[];
+  /** ThinAgeNet (the runner's model) on the same face: without flip (tier standard) and with (accurate). */
+  thinAge: { standard: number; accurate: number };
 }
 
 declare module "vitest" {
@@ -74,6 +76,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const detector = await loadDetector();
   const { card, model } = loadCard("models/TinyAgeNet.json");
   const tinyAge = await AttributeModel.create(card, model, nodeBackend());
+  const thin = loadCard("models/ThinAgeNet.json");
+  const thinAge = await AttributeModel.create(thin.card, thin.model, nodeBackend());
   let photo: Uint8Array | undefined;
   let reference: NodeReference | undefined;
   for (const file of photos(join(DATA_DIR, "mebeauty/photos")).slice(0, 20)) {
@@ -81,10 +85,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const result = await analyzePhoto(bytes, detector, [tinyAge], { flip: false, maxFaces: 5 });
     if (result.faces.length === 1) {
       photo = bytes;
+      const standard = await analyzePhoto(bytes, detector, [thinAge], { flip: false, maxFaces: 5 });
+      const accurate = await analyzePhoto(bytes, detector, [thinAge], { flip: true, maxFaces: 5 });
       reference = {
         width: result.width,
         height: result.height,
         faces: result.faces.map((f) => ({ box: f.box, age: f.predictions[card.name].value, std: f.predictions[card.name].std })),
+        thinAge: {
+          standard: standard.faces[0].predictions[thin.card.name].value,
+          accurate: accurate.faces[0].predictions[thin.card.name].value,
+        },
       };
       break;
     }

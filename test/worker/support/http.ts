@@ -7,7 +7,7 @@ import { app } from "../../../src/worker";
 
 export const fixtures = inject("fixtures");
 
-export function bytesOf(base64: string): Uint8Array {
+export function bytesOf(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 

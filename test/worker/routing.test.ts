@@ -1,0 +1,149 @@
+/**
+ * Latency-tiered routing against the real GPU runner, with a fault-injecting proxy in front of it
+ * for the slow and failing cases: each tier's route, the fallback within the deadline, the
+ * breaker opening and recovering, and the latency EWMA steering `standard` away from a slow runner.
+ */
+import { describe, expect, inject, it } from "vitest";
+import { analyze, bytesOf, call, faultRequests, faultRunnerUrl, fixtures, setFault } from "./support/http";
+
+const photo = bytesOf(fixtures.photoJpeg);
+const reference = inject("nodeReference");
+/** Routing is about where answers come from: the answer cache is off here (see cache.test.ts). */
+const noCache = { CACHE_TTL_S: 0 };
+
+interface Answer {
+  route: string;
+  cached: boolean;
+  models: Record<string, { name: string; version: string }>;
+  faces: { age?: { value: number }; beauty?: { value: number } }[];
+}
+
+async function answer(res: Response): Promise<Answer> {
+  expect(res.status).toBe(200);
+  return (await res.json()) as Answer;
+}
+
+describe("each tier's route", () => {
+  it("fast runs the small models in the worker", async () => {
+    const a = await answer(await analyze(photo, "tier=fast", { env: noCache }));
+    expect(a.route).toBe("edge");
+    expect(a.models.age.name).toBe("TinyAgeNet");
+    expect(a.models.beauty.name).toBe("TinyAttNet");
+    expect(a.faces[0].age!.value).toBeCloseTo(reference.faces[0].age, 2);
+  });
+
+  it("standard runs ThinAgeNet on the runner, without flip", async () => {
+    const a = await answer(await analyze(photo, "tier=standard", { env: noCache }));
+    expect(a.route).toBe("gpu");
+    expect(a.models.age.name).toBe("ThinAgeNet");
+    expect(a.models.beauty.name).toBe("ThinAttNet");
+    expect(Math.abs(a.faces[0].age!.value - reference.thinAge.standard)).toBeLessThanOrEqual(0.01);
+    expect(a.faces[0].beauty!.value).toBeGreaterThanOrEqual(1);
+    expect(a.faces[0].beauty!.value).toBeLessThanOrEqual(10);
+  });
+
+  it("accurate runs ThinAgeNet on the runner with flip-averaging", async () => {
+    const a = await answer(await analyze(photo, "tier=accurate&attributes=age", { env: noCache }));
+    expect(a.route).toBe("gpu");
+    expect(Math.abs(a.faces[0].age!.value - reference.thinAge.accurate)).toBeLessThanOrEqual(0.01);
+    // The flip changes the answer, so this is not the standard tier's number.
+    expect(Math.abs(reference.thinAge.accurate - reference.thinAge.standard)).toBeGreaterThan(1e-4);
+  });
+});
+
+describe("standard falls back to the edge when the runner cannot answer", () => {
+  it.each([
+    ["slow", 8000],
+    ["error", 0],
+    ["garbage", 0],
+    ["drop", 0],
+  ] as const)("runner %s: route edge-fallback with the edge model's answer, within the deadline", async (mode, delayMs) => {
+    const name = `fallback-${mode}`;
+    await setFault(name, mode, delayMs);
+    const deadline = 500;
+    const started = Date.now();
+    const a = await answer(
+      await analyze(photo, "tier=standard&attributes=age", { env: { ...noCache, RUNNER_URL: faultRunnerUrl(name), STANDARD_DEADLINE_MS: deadline } }),
+    );
+    const elapsed = Date.now() - started;
+    expect(a.route).toBe("edge-fallback");
+    expect(a.models.age.name).toBe("TinyAgeNet");
+    expect(Math.abs(a.faces[0].age!.value - reference.faces[0].age)).toBeLessThanOrEqual(0.01);
+    expect(await faultRequests(name)).toBe(1);
+    // Waited at most the deadline for the runner, then answered on the edge; never the runner's 8 s.
+    expect(elapsed).toBeLessThan(deadline + 3000);
+  });
+
+  it("a fallback answer is not cached: the next call asks the runner again", async () => {
+    const name = "fallback-nocache";
+    await setFault(name, "error");
+    const env = { RUNNER_URL: faultRunnerUrl(name) };
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=3", { env }))).route).toBe("edge-fallback");
+    await setFault(name, "pass");
+    const again = await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=3", { env }));
+    expect(again).toMatchObject({ route: "gpu", cached: false });
+  });
+});
+
+describe("circuit breaker", () => {
+  it("opens after 3 failures (no more runner calls, accurate fails fast) and recovers after the open period", async () => {
+    const name = "breaker";
+    await setFault(name, "error");
+    const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), BREAKER_FAILURES: 3, BREAKER_OPEN_MS: 1500 };
+    for (let i = 1; i <= 3; i++) {
+      expect((await answer(await analyze(photo, `tier=standard&attributes=age&max_faces=${i}`, { env }))).route).toBe("edge-fallback");
+    }
+    expect(await faultRequests(name)).toBe(3);
+    const health = (await (await call("/healthz", { env })).json()) as { status: string; runner: { breaker: string } };
+    expect(health).toMatchObject({ status: "degraded", runner: { breaker: "open" } });
+
+    // Open: the runner is not called at all.
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=4", { env }))).route).toBe("edge-fallback");
+    const accurate = await analyze(photo, "tier=accurate&attributes=age", { env });
+    expect(accurate.status).toBe(503);
+    expect(Number(accurate.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    expect(await faultRequests(name)).toBe(3);
+
+    // The runner comes back; after the open period one probe goes through and closes the breaker.
+    await setFault(name, "pass");
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=5", { env }))).route).toBe("gpu");
+    expect(await faultRequests(name)).toBe(4);
+    const healed = (await (await call("/healthz", { env })).json()) as { status: string; runner: { breaker: string } };
+    expect(healed).toMatchObject({ status: "ok", runner: { breaker: "closed" } });
+    expect((await answer(await analyze(photo, "tier=accurate&attributes=age&max_faces=2", { env }))).route).toBe("gpu");
+  });
+
+  it("a failed probe opens it again", async () => {
+    const name = "breaker-probe";
+    await setFault(name, "error");
+    const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), BREAKER_FAILURES: 2, BREAKER_OPEN_MS: 1000 };
+    for (let i = 1; i <= 2; i++) await analyze(photo, `tier=standard&attributes=age&max_faces=${i}`, { env });
+    await new Promise((r) => setTimeout(r, 1100));
+    await analyze(photo, "tier=standard&attributes=age&max_faces=3", { env }); // the probe, fails
+    expect(await faultRequests(name)).toBe(3);
+    await analyze(photo, "tier=standard&attributes=age&max_faces=4", { env }); // open again: not sent
+    expect(await faultRequests(name)).toBe(3);
+  });
+});
+
+describe("latency EWMA", () => {
+  it("a runner slower than standard's deadline is skipped by standard (still used by accurate), then probed", async () => {
+    const name = "ewma";
+    await setFault(name, "slow", 1200);
+    const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), STANDARD_DEADLINE_MS: 700, ACCURATE_DEADLINE_MS: 10_000 };
+    // Accurate waits for it: ~1.2 s answers feed the EWMA.
+    expect((await answer(await analyze(photo, "tier=accurate&attributes=age", { env }))).route).toBe("gpu");
+    expect(await faultRequests(name)).toBe(1);
+    // Standard does not even try (EWMA over its 700 ms deadline): no runner call, fast answer.
+    const started = Date.now();
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=2", { env }))).route).toBe("edge-fallback");
+    expect(Date.now() - started).toBeLessThan(1200);
+    expect(await faultRequests(name)).toBe(1);
+    // The runner gets fast again; after the probe interval standard tries it and goes back to it.
+    await setFault(name, "pass");
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=3", { env }))).route).toBe("gpu");
+    expect(await faultRequests(name)).toBe(2);
+  });
+});
