@@ -11,7 +11,8 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,6 +21,24 @@ import { parseArgs } from "node:util";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = path.join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+/**
+ * The compatibility date to run the worker under locally: wrangler.toml's, unless the workerd
+ * binary this wrangler ships is older than that date (it refuses to start then). Production runs
+ * on Cloudflare's current runtime with wrangler.toml's date either way.
+ */
+export async function localCompatibilityDate(): Promise<{ date: string; configured: string; lowered: boolean }> {
+  const configured = /^compatibility_date\s*=\s*"([\d-]+)"/m.exec(readFileSync(path.join(REPO_ROOT, "wrangler.toml"), "utf8"))?.[1] ?? "";
+  let supported = configured;
+  try {
+    const workerd = createRequire(WRANGLER).resolve("workerd");
+    supported = ((await import(workerd)) as { compatibilityDate?: string }).compatibilityDate ?? configured;
+  } catch {
+    // no separate workerd package: keep the configured date
+  }
+  const lowered = configured !== "" && supported < configured;
+  return { date: lowered ? supported : configured, configured, lowered };
+}
 
 export interface StackOptions {
   /** Worker port; 0 picks a free one. Default 8787. */
@@ -123,6 +142,37 @@ async function stopGroup(child: Child, graceMs = 8000): Promise<void> {
   clearTimeout(timer);
   // The leader may exit before its own children (wrangler's workerd): make sure none are left.
   signalGroup("SIGKILL");
+  for (let i = 0; i < 40 && liveProcessesInGroup(pid).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * The processes of a process group that still run. Zombies do not count: they have exited and
+ * only wait for init to reap them (which some container inits never do). Linux only (/proc);
+ * elsewhere it reports whether the group exists at all.
+ */
+export function liveProcessesInGroup(pgid: number): number[] {
+  if (!existsSync("/proc/self/stat")) {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch {
+      return [];
+    }
+  }
+  const live: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid pgrp ...": comm may contain spaces, so split after its ")".
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z") live.push(Number(entry));
+  }
+  return live;
 }
 
 async function waitHealthy(url: string, child: Child, name: string, deadline: number, logs: () => string[]): Promise<void> {
@@ -185,6 +235,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const spawnRunner = () =>
     watch("runner", spawnGroup(process.execPath, ["--import", "tsx", "gpu-runner/src/main.ts"], runnerEnv, log("runner")));
 
+  const compat = await localCompatibilityDate();
+  if (compat.lowered) {
+    log("worker")(`local workerd supports compatibility dates up to ${compat.date}; running with it instead of wrangler.toml's ${compat.configured}`);
+  }
   let runner = spawnRunner();
   const vars: Record<string, string> = { RUNNER_URL: runnerUrl, RUNNER_SECRET: secret, ...options.vars };
   const worker = watch("worker", spawnGroup(
@@ -201,6 +255,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       String(inspectorPort),
       "--persist-to",
       persistTo,
+      ...(compat.lowered ? ["--compatibility-date", compat.date] : []),
       "--show-interactive-dev-session=false",
       "--log-level",
       "warn",

@@ -10,6 +10,7 @@ export const playgroundHtml = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Face age &amp; attractiveness API: playground</title>
 <link rel="stylesheet" href="/playground.css">
+<link rel="icon" href="data:,">
 <script type="module" src="/playground.js"></script>
 </head>
 <body>
@@ -32,18 +33,17 @@ export const playgroundHtml = `<!doctype html>
     </div>
     <fieldset>
       <legend>Options</legend>
-      <label>Tier
+      <span class="field"><label for="tier">Tier</label>
         <select id="tier" name="tier">
           <option value="fast">fast: small models in the edge worker</option>
           <option value="standard" selected>standard: full models on the GPU runner</option>
           <option value="accurate">accurate: full models, flip-averaged (no fallback)</option>
-        </select>
-      </label>
+        </select></span>
       <label><input type="checkbox" id="attr-age" name="age" checked> Age</label>
       <label><input type="checkbox" id="attr-beauty" name="beauty" checked> Attractiveness</label>
       <label><input type="checkbox" id="explain" name="explain" checked> Score maps</label>
-      <label>Most faces <input type="number" id="max-faces" name="max_faces" min="1" max="20" value="5" inputmode="numeric"></label>
-      <label>API key <input type="password" id="api-key" name="api_key" autocomplete="off" placeholder="optional (free plan without)"></label>
+      <span class="field"><label for="max-faces">Most faces</label> <input type="number" id="max-faces" name="max_faces" min="1" max="20" value="5" inputmode="numeric"></span>
+      <span class="field"><label for="api-key">API key</label> <input type="password" id="api-key" name="api_key" autocomplete="off" placeholder="optional (free plan without)"></span>
     </fieldset>
     <button type="submit" id="analyze" disabled>Analyze</button>
     <p id="privacy" class="muted">The photo is sent to this API only; the service does not store or log images.
@@ -72,6 +72,10 @@ export const playgroundHtml = `<!doctype html>
       <figcaption class="muted">Boxes from the BlazeFace detector. Score maps show which regions of the aligned face pushed the estimate (bright = more); over the photo they are placed on the box, so they line up only roughly.</figcaption>
     </figure>
     <ol id="faces" class="faces"></ol>
+    <details class="raw">
+      <summary>Raw JSON answer</summary>
+      <pre id="raw-json" tabindex="0"></pre>
+    </details>
   </section>
 </main>
 </body>

@@ -193,6 +193,7 @@ async function render(a, roundTrip, rateLimit) {
   $("meta-models").textContent = models.join(", ") || a.models.detector.name;
   $("meta-ratelimit").textContent = rateLimit || "n/a";
   drawOverlay(a);
+  $("raw-json").textContent = JSON.stringify(a, null, 2);
   facesEl.replaceChildren(...a.faces.map((f, i) => faceCard(f, i)));
   result.hidden = false;
   const n = a.faces.length;
@@ -242,10 +243,10 @@ function faceCard(f, i) {
   crop.setAttribute("role", "img");
   crop.setAttribute("aria-label", "Face " + (i + 1) + " as detected");
   crop.getContext("2d").drawImage(photoView, f.box.x, f.box.y, f.box.width, f.box.height, 0, 0, 144, 144);
-  thumbs.append(crop);
+  thumbs.append(el("figure", {}, crop, el("figcaption", { text: "detected" })));
   if (f.scoremap) {
     for (const [attr, url] of Object.entries(f.scoremap)) {
-      if (url) thumbs.append(el("img", { src: url, alt: "Score map for " + attr, title: attr + " score map" }));
+      if (url) thumbs.append(el("figure", {}, el("img", { src: url, alt: "Score map for " + attr }), el("figcaption", { text: attr + " map" })));
     }
   }
   li.append(thumbs);
@@ -265,7 +266,9 @@ function faceCard(f, i) {
   }
   dl.append(el("dt", { text: "Detector" }), el("dd", { text: fmt(f.score * 100, 0) + "% confident" }));
   li.append(dl);
-  if (f.age && f.age.distribution) li.append(distributionChart(f.age, i));
+  if (f.age && f.age.distribution) {
+    li.append(el("p", { class: "chart-title", text: "Age distribution: 90% interval shaded, mean in red" }), distributionChart(f.age, i));
+  }
   return li;
 }
 

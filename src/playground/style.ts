@@ -18,7 +18,7 @@ form { display: grid; gap: .75rem; }
 .drop.dragging { border-color: var(--accent); }
 .drop-title { font-weight: 600; }
 fieldset { display: flex; flex-wrap: wrap; gap: .5rem 1.25rem; align-items: center; border: 1px solid var(--line); border-radius: .5rem; }
-fieldset label { display: inline-flex; gap: .4rem; align-items: center; }
+fieldset label, .field { display: inline-flex; gap: .4rem; align-items: center; }
 input[type=number] { width: 4.5rem; }
 button { font: inherit; padding: .45rem 1rem; border-radius: .4rem; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; justify-self: start; }
 button[disabled] { opacity: .5; cursor: not-allowed; }
@@ -45,7 +45,9 @@ button[disabled] { opacity: .5; cursor: not-allowed; }
 .face { padding: .9rem 1rem; border-radius: .75rem; background: var(--card); border: 2px solid transparent; }
 .face:focus, .face:hover { border-color: var(--accent); outline: none; }
 .thumbs { display: flex; gap: .5rem; margin-bottom: .5rem; }
-.thumbs canvas, .thumbs img { width: 72px; height: 72px; border-radius: .4rem; image-rendering: auto; }
+.thumbs figure { margin: 0; text-align: center; font-size: .75rem; color: var(--muted); }
+.chart-title { margin: .6rem 0 0; font-size: .8rem; color: var(--muted); }
+.thumbs canvas, .thumbs img { display: block; width: 72px; height: 72px; border-radius: .4rem; }
 .face dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .75rem; margin: 0; }
 .face dt { color: var(--muted); }
 .face dd { margin: 0; font-variant-numeric: tabular-nums; }
@@ -56,4 +58,5 @@ button[disabled] { opacity: .5; cursor: not-allowed; }
 .chart .mean { stroke: #d33; stroke-width: 1.5; }
 .chart .axis { fill: var(--muted); font: 10px system-ui, sans-serif; }
 meter { width: 100%; }
+.raw pre { max-height: 24rem; overflow: auto; padding: .75rem; background: var(--card); border-radius: .5rem; font-size: .8rem; white-space: pre-wrap; word-break: break-all; }
 `;
