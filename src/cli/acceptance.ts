@@ -4,7 +4,7 @@
  *   - ThinAgeNet on utkface/200 test faces: --input photos MAE <= --input crops MAE + 0.3
  * Writes bench/results/pipeline-acceptance.json and .md.
  *
- *   npx tsx src/cli/acceptance.ts [--limit N] [--age models/ThinAgeNet.json] [--att models/ThinAttNet.json]
+ *   npx tsx src/cli/acceptance.ts [--limit N] [--age models/ThinAgeNet.json] [--att models/ThinAttNet.json] [--note text]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -39,7 +39,8 @@ async function main() {
     const { card } = loadCard(p);
     return [card.name, { version: card.version, sha256: card.sha256, template_in_card: card.alignment.template !== null, card_metrics: card.metrics }];
   }));
-  const report = { date: new Date().toISOString(), machine: `${cpus().length}x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, onnxruntime-node`, limit: limit ?? null, models, checks, runs };
+  const note = typeof flags.note === "string" ? flags.note : null;
+  const report = { date: new Date().toISOString(), note, machine: `${cpus().length}x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, onnxruntime-node`, limit: limit ?? null, models, checks, runs };
   const dir = join(REPO, "bench/results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "pipeline-acceptance.json"), JSON.stringify(report, null, 1) + "\n");
@@ -48,6 +49,7 @@ async function main() {
     "",
     `Machine: ${report.machine}. Models: ${Object.entries(models).map(([n, m]) => `${n} ${m.version}${m.template_in_card ? "" : " (template from training/templates, not in card)"}`).join(", ")}.`,
     `Rerun: \`npx tsx src/cli/acceptance.ts\`${limit ? ` (this run: --limit ${limit})` : ""}.`,
+    ...(note ? ["", `Note: ${note}`] : []),
     "",
     "| check | value | pass |",
     "|---|---|---|",
