@@ -261,7 +261,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       "warn",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
-    { ...baseEnv, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+    // Offline-friendly: no telemetry, and a placeholder Request.cf instead of fetching one.
+    { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...baseEnv, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
     log("worker"),
   ));
 
