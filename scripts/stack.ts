@@ -189,8 +189,23 @@ async function waitHealthy(url: string, child: Child, name: string, deadline: nu
   throw new Error(`${name} not healthy at ${url} in time:\n${logs().join("\n")}`);
 }
 
+/** The models the worker bundles (Tiny*) and the runner serves (Thin*), as `models/<name>.{onnx,json}`. */
+export const SERVED_MODELS = ["TinyAgeNet", "TinyAttNet", "ThinAgeNet", "ThinAttNet"] as const;
+
+/** Fails early, with what to do, when model files are missing (they are build output, not in git). */
+export function checkModels(dir = path.join(REPO_ROOT, "models")): void {
+  const missing = SERVED_MODELS.flatMap((name) => [`${name}.onnx`, `${name}.json`]).filter((f) => !existsSync(path.join(dir, f)));
+  if (missing.length > 0) {
+    throw new Error(
+      `missing model files in ${dir}: ${missing.join(", ")}.\n` +
+        "Train and export them with training/scripts/models.sh (see README, Training), or copy a release's models/ folder here.",
+    );
+  }
+}
+
 /** Starts runner and worker and resolves once both answer their health checks. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  checkModels();
   const port = options.port === 0 ? await freePort() : (options.port ?? 8787);
   const runnerPort = options.runnerPort === 0 ? await freePort() : (options.runnerPort ?? 8081);
   const inspectorPort = await freePort();
