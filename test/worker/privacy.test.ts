@@ -22,7 +22,7 @@ const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
 async function secretsOf(image: Uint8Array, key: string): Promise<string[]> {
   const b64 = btoa(latin1(image));
   const middle = image.subarray(image.length >> 1, (image.length >> 1) + 48);
-  const sha = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", image)));
+  const sha = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", image as Uint8Array<ArrayBuffer>)));
   return [
     b64.slice(0, 64),
     b64.slice(b64.length >> 1, (b64.length >> 1) + 64),
