@@ -191,13 +191,20 @@ async function render(a, roundTrip, rateLimit) {
   $("meta-roundtrip").textContent = fmt(roundTrip, 0) + " ms";
   const models = [a.models.age, a.models.beauty].filter(Boolean).map((m) => m.name + "@" + m.version.slice(0, 8));
   $("meta-models").textContent = models.join(", ") || a.models.detector.name;
-  $("meta-ratelimit").textContent = rateLimit || "n/a";
+  $("meta-ratelimit").textContent = remaining(rateLimit);
   drawOverlay(a);
   $("raw-json").textContent = JSON.stringify(a, null, 2);
   facesEl.replaceChildren(...a.faces.map((f, i) => faceCard(f, i)));
   result.hidden = false;
   const n = a.faces.length;
   setStatus(n === 0 ? "No face found in this photo." : n + (n === 1 ? " face" : " faces") + " found (route " + a.route + ", " + fmt(a.timing_ms, 0) + " ms on the server).");
+}
+
+// The IETF RateLimit header ('"minute";r=8;t=46, "day";r=498;t=9826') in words.
+function remaining(header) {
+  if (!header) return "n/a";
+  const parts = [...header.matchAll(/"([^"]+)";r=(\d+)(?:;t=(\d+))?/g)].map((m) => m[2] + " left this " + m[1]);
+  return parts.join(", ") || header;
 }
 
 function drawOverlay(a) {

@@ -52,7 +52,7 @@ button[disabled] { opacity: .5; cursor: not-allowed; }
 .face dt { color: var(--muted); }
 .face dd { margin: 0; font-variant-numeric: tabular-nums; }
 .big { font-size: 1.35rem; font-weight: 700; }
-.chart { width: 100%; height: 64px; display: block; margin: .25rem 0 .5rem; }
+.chart { width: 100%; height: auto; display: block; margin: .25rem 0 .5rem; }
 .chart .bar { fill: var(--accent); }
 .chart .band { fill: var(--accent); opacity: .15; }
 .chart .mean { stroke: #d33; stroke-width: 1.5; }

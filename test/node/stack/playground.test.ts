@@ -126,6 +126,8 @@ describe("playground", () => {
     await expect(page.locator("#meta-route").textContent()).resolves.toBe(analysis.route);
     await expect(page.locator("#meta-server").textContent()).resolves.toBe(`${analysis.timing_ms.toFixed(0)} ms`);
     await expect(page.locator("#status").textContent()).resolves.toMatch(/face/);
+    // The free plan's remaining budget, from the IETF RateLimit header.
+    await expect(page.locator("#meta-ratelimit").textContent()).resolves.toMatch(/^\d+ left this minute, \d+ left this day$/);
 
     await page.screenshot({ path: path.join(ARTIFACTS, "playground-standard.png"), fullPage: true });
   });
