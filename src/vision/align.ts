@@ -46,16 +46,32 @@ export function applySimilarity(t: Similarity, [x, y]: Point): Point {
  * of the crop, scaled by `size`) and samples the image bilinearly through the inverse transform.
  * When the face is shrunk by more than 1.5x, each output pixel averages a grid of samples so the
  * crop is not aliased (the training crops were downscaled with proper filtering too). Outside the
- * image is black. Returns size x size uint8 RGB, HWC.
+ * image repeats its edge pixels (see WarpOptions). Returns size x size uint8 RGB, HWC.
  */
-export function alignFace(image: RgbImage, keypoints: readonly Point[], template: AlignmentTemplate, size: number): RgbImage {
+export function alignFace(
+  image: RgbImage,
+  keypoints: readonly Point[],
+  template: AlignmentTemplate,
+  size: number,
+  options: WarpOptions = {},
+): RgbImage {
   const target = template.keypoints.map(([x, y]) => [x * size, y * size] as Point);
   const t = fitSimilarity(keypoints, target, template.weights);
-  return warpSimilarity(image, t, size, size);
+  return warpSimilarity(image, t, size, size, options);
+}
+
+export interface WarpOptions {
+  /**
+   * What lies outside the image: the nearest edge pixel repeated ("edge", default) or black.
+   * Edge: a face near the photo's border then looks like the training crops, which were cut from
+   * larger photos (on utkface:val, ThinAgeNet-style MAE through the photo path: 6.73 edge vs 7.21 black).
+   */
+  border?: "black" | "edge";
 }
 
 /** Output pixel (u, v) takes the image at the inverse of `t` applied to its centre. */
-export function warpSimilarity(image: RgbImage, t: Similarity, width: number, height: number): RgbImage {
+export function warpSimilarity(image: RgbImage, t: Similarity, width: number, height: number, options: WarpOptions = {}): RgbImage {
+  const edge = options.border !== "black";
   const det = t.a * t.a + t.b * t.b;
   // Inverse: p = R^-1 (q - t) / s, written out.
   const ia = t.a / det, ib = t.b / det;
@@ -73,7 +89,8 @@ export function warpSimilarity(image: RgbImage, t: Similarity, width: number, he
           const qy = v + (j + 0.5) / n - t.ty;
           const sx = ia * qx + ib * qy;
           const sy = -ib * qx + ia * qy;
-          bilinear(data, w, h, sx - 0.5, sy - 0.5, px);
+          if (edge) bilinear(data, w, h, Math.min(w - 1, Math.max(0, sx - 0.5)), Math.min(h - 1, Math.max(0, sy - 0.5)), px);
+          else bilinear(data, w, h, sx - 0.5, sy - 0.5, px);
           r += px[0];
           g += px[1];
           b += px[2];
@@ -89,7 +106,8 @@ export function warpSimilarity(image: RgbImage, t: Similarity, width: number, he
   return { width, height, data: out };
 }
 
-/** Bilinear sample at pixel-index coordinates (x, y); pixels outside the image count as black. */
+/** Bilinear sample at pixel-index coordinates (x, y); pixels outside the image count as black
+ * (the caller clamps coordinates for the "edge" border). */
 function bilinear(data: Uint8Array, w: number, h: number, x: number, y: number, out: number[]): void {
   const x0 = Math.floor(x), y0 = Math.floor(y);
   const fx = x - x0, fy = y - y0;

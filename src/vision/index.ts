@@ -11,6 +11,6 @@ export { decodeImage, DEFAULT_MAX_PIXELS, type DecodeOptions, type DecodedImage 
 export { setWebPDecoderModule } from "./webp";
 export { ImageError, type ImageErrorKind } from "./errors";
 export { FaceDetector, type Face, type Point, type DetectorOptions } from "./detect";
-export { alignFace, fitSimilarity, applySimilarity, warpSimilarity, type Similarity } from "./align";
+export { alignFace, fitSimilarity, applySimilarity, warpSimilarity, type Similarity, type WarpOptions } from "./align";
 export { resize } from "./resize";
 export { createImage, flipHorizontal, type RgbImage } from "./image";

@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDetector, readCsv, REPO } from "../../../src/cli/env";
 import { alignmentTemplateSchema } from "../../../src/models/card";
-import { alignFace, applySimilarity, decodeImage, fitSimilarity, resize, type FaceDetector, type Point } from "../../../src/vision";
+import { alignFace, applySimilarity, decodeImage, fitSimilarity, resize, warpSimilarity, type FaceDetector, type Point } from "../../../src/vision";
 import { DATA_DIR, facePhoto, hasData, meanAbsDiff } from "./fixtures";
 
 const template = (name: string) => alignmentTemplateSchema.parse(JSON.parse(readFileSync(`${REPO}/training/templates/${name}.json`, "utf8")));
@@ -46,6 +46,25 @@ describe.runIf(hasData)("alignFace on real photos", () => {
       const [x, y] = again.keypoints[k];
       expect(Math.hypot(x - tpl.keypoints[k][0] * 224, y - tpl.keypoints[k][1] * 224), `keypoint ${k}`).toBeLessThan(224 * 0.04);
     }
+  });
+
+  it("fills outside the photo with its edge pixels by default, black on request", async () => {
+    const image = await decodeImage(facePhoto(5));
+    // Half of the output lies left of the photo.
+    const t = { a: 1, b: 0, tx: 32, ty: 0 };
+    const isBlack = (d: Uint8Array, i: number) => d[i] === 0 && d[i + 1] === 0 && d[i + 2] === 0;
+    const black = warpSimilarity(image, t, 64, 64, { border: "black" });
+    const edge = warpSimilarity(image, t, 64, 64);
+    let blackPixels = 0, edgeBlack = 0;
+    for (let y = 0; y < 64; y++) for (let x = 0; x < 30; x++) {
+      const i = (y * 64 + x) * 3;
+      if (isBlack(black.data, i)) blackPixels++;
+      if (isBlack(edge.data, i)) edgeBlack++;
+      // Edge: each row left of the photo repeats the photo's first column.
+      expect(Math.abs(edge.data[i] - image.data[y * image.width * 3])).toBeLessThanOrEqual(1);
+    }
+    expect(blackPixels).toBe(64 * 30);
+    expect(edgeBlack).toBeLessThan(64 * 30);
   });
 
   it("undoes an in-plane rotation of the photo", async () => {
