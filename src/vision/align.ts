@@ -44,7 +44,8 @@ export function applySimilarity(t: Similarity, [x, y]: Point): Point {
 /**
  * Crops the face onto the card's template: fits image keypoints -> template keypoints (fractions
  * of the crop, scaled by `size`) and samples the image bilinearly through the inverse transform.
- * When the face is shrunk by more than 1.5x, each output pixel averages a grid of samples so the
+ * When the face is shrunk by more than 1.5x, each output pixel averages about one sample per source
+ * pixel it covers (n x n, n = round(shrink) up to 4) so the
  * crop is not aliased (the training crops were downscaled with proper filtering too). Outside the
  * image repeats its edge pixels (see WarpOptions). Returns size x size uint8 RGB, HWC.
  */
@@ -76,7 +77,7 @@ export function warpSimilarity(image: RgbImage, t: Similarity, width: number, he
   // Inverse: p = R^-1 (q - t) / s, written out.
   const ia = t.a / det, ib = t.b / det;
   const shrink = 1 / Math.sqrt(det);
-  const n = shrink > 1.5 ? Math.min(4, Math.ceil(shrink)) : 1;
+  const n = shrink > 1.5 ? Math.min(4, Math.round(shrink)) : 1;
   const out = new Uint8Array(width * height * 3);
   const { width: w, height: h, data } = image;
   const px = [0, 0, 0];
