@@ -80,7 +80,15 @@ export class FaceDetector {
   private async candidates(session: ModelSession, size: number, image: RgbImage): Promise<Candidate[]> {
     const { tensor, box } = letterbox(image, size);
     const out = await session.run({ [session.inputNames[0]]: { type: "float32", data: tensor, dims: [1, size, size, 3] } });
-    const [scores16, scores8, boxes16, boxes8] = session.outputNames.map((n) => out[n].data);
+    // Heads by shape, not by name or order: [1,512,1] scores and [1,512,16] boxes for the 16x16
+    // grid, [1,384,1] and [1,384,16] for the 8x8 grid.
+    const tensors = session.outputNames.map((n) => out[n]);
+    const head = (rows: number, width: number) => {
+      const t = tensors.find((x) => x.dims[1] === rows && x.dims[2] === width);
+      if (!t) throw new Error(`BlazeFace model lacks an output of shape [1,${rows},${width}]`);
+      return t.data;
+    };
+    const [scores16, boxes16, scores8, boxes8] = [head(512, 1), head(512, 16), head(384, 1), head(384, 16)];
     const result: Candidate[] = [];
     const threshold = this.options.scoreThreshold;
     const heads: [Float32Array, Float32Array, number][] = [[scores16, boxes16, 0], [scores8, boxes8, scores16.length]];
