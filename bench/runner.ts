@@ -2,7 +2,8 @@
  * GPU runner throughput and latency versus concurrency, dynamic batching on versus off.
  *
  *   npm run bench:runner -- [--provider cpu|cuda] [--model ThinAgeNet] [--duration 3]
- *                          [--concurrency 1,8,32,128] [--faces 1] [--out bench/results/runner.md]
+ *                          [--concurrency 1,8,32,128] [--faces 1] [--rounds 2] [--threads 0]
+ *                          [--out FILE]
  *
  * Starts two real runners on loopback (batching off: every request runs alone; batching on:
  * the default 2 ms window and max batch), each with only the chosen execution provider, so a
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     window: { type: "string", default: "2" },
     "max-batch": { type: "string", default: "32" },
     rounds: { type: "string", default: "2" },
+    /** ONNX Runtime intra-op threads for the CPU provider (0: ONNX Runtime's default). */
+    threads: { type: "string", default: "0" },
     out: { type: "string" },
   },
 });
@@ -167,6 +170,7 @@ async function main() {
     RUNNER_MAX_QUEUE: "100000",
     RUNNER_BATCH_WINDOW_MS: args.window!,
     RUNNER_MAX_BATCH: args["max-batch"]!,
+    RUNNER_INTRA_OP_THREADS: args.threads!,
   };
   const runners = {
     off: await startRunnerProcess({ ...common, RUNNER_DYNAMIC_BATCHING: "0" }),
@@ -204,7 +208,7 @@ async function main() {
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${machineLine}`,
     `- Each mode ${durationS} s per concurrency, in ${args.rounds} ABBA-ordered slices; closed loop, binary tensor encoding, loopback.`,
-    `- Batching on: window ${args.window} ms, max batch ${args["max-batch"]}; off: every request runs alone. One model run at a time per model in both.`,
+    `- Batching on: window ${args.window} ms, max batch ${args["max-batch"]}; off: every request runs alone. One model run at a time per model in both; ONNX Runtime intra-op threads: ${args.threads === "0" ? "default" : args.threads}.`,
     "",
     "| concurrency | batching | faces/s | p50 ms | p95 ms | mean batch | requests | errors | faces/s vs off | p50 vs off | p95 vs off |",
     "|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
