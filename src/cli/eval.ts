@@ -26,6 +26,8 @@ export interface EvalOptions {
   template?: string;
   /** Photos only: count detections, skip alignment and inference (fast detection-rate runs). */
   detectOnly?: boolean;
+  /** Keep each item's prediction in the result (for comparing runs face by face). */
+  keepPredictions?: boolean;
 }
 
 export interface EvalResult {
@@ -43,6 +45,7 @@ export interface EvalResult {
   ms_per_phase: { decode: number; detect: number; align: number; infer: number };
   undecodable: string[];
   no_face: string[];
+  predictions?: { id: string; y: number; value: number }[];
 }
 
 const BATCH = 32;
@@ -135,6 +138,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     ms_per_phase: Object.fromEntries(Object.entries(time).map(([k, v]) => [k, v / Math.max(1, detectOnly ? detected : n)])) as EvalResult["ms_per_phase"],
     undecodable,
     no_face: noFace,
+    ...(options.keepPredictions ? { predictions: done.map((d) => ({ id: d.item.id, y: d.item.y, value: d.prediction.value })) } : {}),
   };
 }
 
