@@ -1,0 +1,212 @@
+/**
+ * Edge API bench: requests/s and p50/p95 latency per tier against the local stack (the GPU runner
+ * on this CPU and the worker in local workerd via `wrangler dev`, both on loopback), with
+ * autocannon, each scenario bounded in time.
+ *
+ *   npm run bench:edge -- [--duration 15] [--connections 4] [--out bench/results/edge.md]
+ *
+ * Scenarios: `cache hit` (the same photo again: answered from the Cache API without decoding),
+ * `fast` (TinyAgeNet + TinyAttNet in the worker) and `standard` (ThinAgeNet + ThinAttNet on the
+ * runner). The uncached scenarios send real photos from mebeauty/photos, each request with unique
+ * bytes (a JPEG comment segment carrying a counter: same pixels, new SHA-256), so none is a hit.
+ * The route of every answer is counted from the worker's request log. Also records the
+ * `wrangler deploy --dry-run` bundle size against the Workers limits.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { REPO_ROOT, startStack } from "../scripts/stack";
+
+interface Result {
+  name: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  non2xx: number;
+  routes: Record<string, number>;
+  durationS: number;
+  connections: number;
+}
+
+type Autocannon = (opts: Record<string, unknown>) => { on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void } & PromiseLike<{ duration: number; non2xx: number; errors: number; timeouts: number }>;
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: "string", default: "15" },
+    connections: { type: "string", default: "4" },
+    photos: { type: "string", default: "300" },
+    out: { type: "string", default: "bench/results/edge.md" },
+  },
+});
+const durationS = Number(args.duration);
+const connections = Number(args.connections);
+const dataDir = process.env.DATA_DIR ? path.resolve(process.env.DATA_DIR) : path.resolve(REPO_ROOT, "../shared/datasets");
+
+function jpegs(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const p = path.join(dir, name);
+      return statSync(p).isDirectory() ? jpegs(p) : /\.jpe?g$/i.test(name) ? [p] : [];
+    });
+}
+
+/** The same JPEG with a COM segment after SOI: identical pixels, different bytes (a cache miss). */
+function withComment(jpeg: Buffer, text: string): Buffer {
+  const payload = Buffer.from(text, "latin1");
+  const segment = Buffer.alloc(4 + payload.length);
+  segment.writeUInt16BE(0xfffe, 0);
+  segment.writeUInt16BE(payload.length + 2, 2);
+  payload.copy(segment, 4);
+  return Buffer.concat([jpeg.subarray(0, 2), segment, jpeg.subarray(2)]);
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+}
+
+function bundleSize(): { total: string; gzip: string; gzipKiB: number } | null {
+  const out = mkdtempSync(path.join(tmpdir(), "edge-dry-"));
+  try {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+    });
+    const m = /Total Upload: ([\d.]+ KiB) \/ gzip: ([\d.]+) KiB/.exec(r.stdout + r.stderr);
+    return m ? { total: m[1], gzip: `${m[2]} KiB`, gzipKiB: Number(m[2]) } : null;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const autocannon = ((await import("autocannon" as string)) as { default: Autocannon }).default;
+  const photos = jpegs(path.join(dataDir, "mebeauty/photos")).slice(0, Number(args.photos)).map((f) => readFileSync(f));
+  if (photos.length === 0) throw new Error(`no photos in ${dataDir}/mebeauty/photos`);
+
+  // A key on a plan whose limits the bench cannot reach, created with the admin CLI in the
+  // state folder the local worker will use.
+  const state = mkdtempSync(path.join(tmpdir(), "edge-bench-"));
+  const created = spawnSync(process.execPath, ["--import", "tsx", "src/keys/cli.ts", "create", "--plan", "enterprise", "--name", "bench", "--persist-to", state, "--json"], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+  });
+  if (created.status !== 0) throw new Error(`keys create failed: ${created.stderr}`);
+  const { key } = JSON.parse(created.stdout.trim().split("\n").pop()!) as { key: string };
+
+  let current: Record<string, number> = {};
+  /** Counts each answer by where it came from: `cache`, or its route (`edge`, `gpu`, `edge-fallback`). */
+  const countRoute = (status: number, body: string) => {
+    let k = `HTTP ${status}`;
+    if (status === 200) {
+      const m = /"route":"([a-z-]+)","cached":(true|false)/.exec(body);
+      k = m ? (m[2] === "true" ? "cache" : m[1]) : "unparsed";
+    }
+    current[k] = (current[k] ?? 0) + 1;
+  };
+  console.log("starting the local stack (runner on CPU + wrangler dev) ...");
+  const stack = await startStack({
+    port: 0,
+    runnerPort: 0,
+    persistTo: state,
+    vars: {
+      PLANS: JSON.stringify({ free: { per_minute: 10, per_day: 500 }, enterprise: { per_minute: 1_000_000, per_day: 100_000_000, max_batch: 32 } }),
+      STANDARD_DEADLINE_MS: "5000",
+    },
+    runnerEnv: { RUNNER_INTRA_OP_THREADS: "1", RUNNER_LOG_LEVEL: "warn" },
+  });
+  const results: Result[] = [];
+  try {
+    let counter = 0;
+    const unique = () => withComment(photos[counter % photos.length], `bench ${process.pid} ${counter++}`);
+    const headers = { authorization: `Bearer ${key}`, "content-type": "image/jpeg" };
+    const scenarios: { name: string; query: string; body: () => Buffer }[] = [
+      { name: "cache hit", query: "tier=fast", body: () => photos[0] },
+      { name: "fast", query: "tier=fast", body: unique },
+      { name: "standard", query: "tier=standard", body: unique },
+    ];
+    for (const s of scenarios) {
+      // Warm-up (model load, JIT; for the cache scenario, the entry itself), not measured.
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${stack.url}/v1/analyze?${s.query}`, { method: "POST", headers, body: new Uint8Array(s.body()) });
+        if (!res.ok) throw new Error(`${s.name}: warm-up answered ${res.status}: ${await res.text()}`);
+      }
+      current = {};
+      const latencies: number[] = [];
+      const instance = autocannon({
+        url: stack.url,
+        connections,
+        duration: durationS,
+        timeout: 30,
+        requests: [
+          {
+            method: "POST",
+            path: `/v1/analyze?${s.query}`,
+            headers,
+            setupRequest: (req: object) => ({ ...req, body: s.body() }),
+            onResponse: countRoute,
+          },
+        ],
+      });
+      instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
+      const r = await instance;
+      latencies.sort((a, b) => a - b);
+      results.push({
+        name: s.name,
+        requests: latencies.length,
+        rps: latencies.length / (r.duration || durationS),
+        p50: percentile(latencies, 0.5),
+        p95: percentile(latencies, 0.95),
+        p99: percentile(latencies, 0.99),
+        non2xx: r.non2xx + r.errors + r.timeouts,
+        routes: current,
+        durationS,
+        connections,
+      });
+      console.log(results.at(-1));
+    }
+  } finally {
+    await stack.stop();
+    rmSync(state, { recursive: true, force: true });
+  }
+
+  const bundle = bundleSize();
+  const row = (r: Result) =>
+    `| ${r.name} | ${r.requests} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.non2xx} | ${Object.entries(r.routes).map(([k, v]) => `${k} ${v}`).join(", ")} |`;
+  const md = `# Edge API bench (local stack)
+
+\`npm run bench:edge -- --duration ${durationS} --connections ${connections}\` on ${new Date().toISOString().slice(0, 16)}Z.
+Worker in local workerd (\`wrangler dev --local\`), GPU runner on this machine's CPU (ONNX Runtime CPU
+provider, 1 intra-op thread), loopback only, autocannon with ${connections} connections for ${durationS} s per
+scenario. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, shared with a PyTorch training job, so
+absolute numbers are pessimistic and noisy; a GPU host runs \`standard\` much faster.
+
+| scenario | requests | req/s | p50 ms | p95 ms | p99 ms | non-2xx | answers by route |
+|---|---:|---:|---:|---:|---:|---:|---|
+${results.map(row).join("\n")}
+
+- **cache hit**: the same photo again; answered from the Cache API after hashing the bytes (no decode, no model).
+- **fast**: real photos (mebeauty/photos), every request unique bytes; decode + BlazeFace + TinyAgeNet + TinyAttNet in the worker (onnxruntime-web, WASM, single thread).
+- **standard**: the same, with ThinAgeNet + ThinAttNet on the runner over the KServe v2 binary protocol (route \`gpu\`); \`edge-fallback\` would count answers given by the worker because the runner was late or down.
+
+## Bundle size (\`wrangler deploy --dry-run\`)
+
+${bundle ? `Total upload ${bundle.total}, **${bundle.gzip} compressed** (worker script, onnxruntime-web's 14 MB wasm, TinyAgeNet, TinyAttNet, BlazeFace front/back, the WebP decoder).
+
+| Workers plan | compressed limit | this worker |
+|---|---:|---|
+| Free | 3 MiB (3072 KiB) | ${bundle.gzipKiB > 3072 ? "over" : "fits"} |
+| Paid | 10 MiB (10240 KiB) | ${bundle.gzipKiB > 10240 ? `over by ${(bundle.gzipKiB - 10240).toFixed(0)} KiB` : "fits"} |` : "(dry run failed)"}
+`;
+  writeFileSync(path.resolve(REPO_ROOT, args.out!), md);
+  console.log(md);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
