@@ -7,16 +7,21 @@ The graph takes uint8 RGB NHWC pixels (normalisation inside), outputs `probs` [N
 source of truth the TypeScript side reads: labels, input, calibration, alignment, metrics.
 """
 import argparse
+import copy
 import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
+from onnx import TensorProto, helper, numpy_helper
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from . import labels as L
-from .data import REPO, TASK_OF
+from .data import REPO, TASK_OF, load
+from .evaluate import coverage, evaluate_split, fit_temperature, predict
 from .losses import Method
 from .model import WIDTHS, DLDLNet, param_count
 
@@ -58,13 +63,57 @@ def load_run(run: Path) -> tuple[DLDLNet, dict, Method, L.LabelSpace]:
     return net.eval(), result, method, space
 
 
+# Large weight tensors are stored as float16 (half the bytes: the edge bundle has a hard size
+# limit) and cast to float32 inside the graph, so every runtime still computes in float32.
+FP16_MIN_ELEMENTS = 1024
+
+
+def fold_and_round(net: DLDLNet) -> DLDLNet:
+    """The network exactly as served: BatchNorm folded into the convs, big tensors rounded to
+    float16. PyTorch vectors and card metrics are computed on this, so they match the ONNX file."""
+    net = copy.deepcopy(net).eval()
+    layers = list(net.features)
+    for i, layer in enumerate(layers[:-1]):
+        if isinstance(layer, nn.Conv2d) and isinstance(layers[i + 1], nn.BatchNorm2d):
+            layers[i], layers[i + 1] = fuse_conv_bn_eval(layer, layers[i + 1]), nn.Identity()
+    net.features = nn.Sequential(*layers)
+    with torch.no_grad():
+        for t in net.parameters():
+            if t.numel() >= FP16_MIN_ELEMENTS:
+                t.copy_(t.half().float())
+    return net
+
+
+def store_weights_fp16(model: onnx.ModelProto) -> None:
+    """Rewrite float32 initializers that are exactly float16-representable as float16 + Cast."""
+    graph = model.graph
+    casts, keep = [], []
+    for init in graph.initializer:
+        arr = numpy_helper.to_array(init)
+        if init.data_type == TensorProto.FLOAT and arr.size >= FP16_MIN_ELEMENTS and \
+                np.array_equal(arr.astype(np.float16).astype(np.float32), arr):
+            half = numpy_helper.from_array(arr.astype(np.float16), init.name + "_fp16")
+            keep.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=init.name + "_cast"))
+        else:
+            keep.append(init)
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def export_onnx(net: DLDLNet, labels: torch.Tensor, size: int, path: Path) -> None:
     graph = ServingGraph(net, labels).eval()
     dummy = torch.zeros(2, size, size, 3, dtype=torch.uint8)
     torch.onnx.export(graph, (dummy,), str(path), input_names=["image"], output_names=["probs", "value", "scoremap"],
                       dynamic_axes={"image": {0: "N"}, "probs": {0: "N"}, "value": {0: "N"}, "scoremap": {0: "N"}},
                       opset_version=13, do_constant_folding=True)
-    onnx.checker.check_model(onnx.load(str(path)))
+    model = onnx.load(str(path))
+    store_weights_fp16(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def alignment(dataset: str, size: int) -> dict:
@@ -100,8 +149,9 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
                         "how": "probs' = softmax(log(probs) / temperature); the 90% interval is its 5%..95% quantiles"},
         "alignment": alignment(dataset, size),
         "metrics": {f"{dataset}:test": result["test"], f"{dataset}:val": result["val"]},
-        "evaluation": {"flip_averaged": not args.get("no_flip_eval", False),
-                       "command": result["command"]},
+        "evaluation": {"flip_averaged": not args.get("no_flip_eval", False), "weights": "BatchNorm folded, tensors >= "
+                       f"{FP16_MIN_ELEMENTS} elements stored as float16 (computed in float32)",
+                       "command": f"python3 -m training.dldl.export --run {args['out']} --name {name}"},
         "training": {"method": args["method"], "lambda": args["lam"], "sigma": "per-image rater std" if dataset == "mebeauty" else args["sigma"],
                      "epochs": args["epochs"], "size": size, "batch": args["batch"], "seconds": result["seconds"],
                      "hardware": result["hardware"], "seed": args["seed"], "init": args.get("init"),
@@ -111,13 +161,32 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
     }
 
 
+def served_metrics(net: DLDLNet, method: Method, result: dict) -> dict:
+    """Re-fit the interval temperature and re-measure val/test on the network as served."""
+    args = result["args"]
+    dataset, task = args["dataset"], TASK_OF[args["dataset"]]
+    flip = not args.get("no_flip_eval", False)
+    val = load(dataset, "val", args["size"], args.get("limit"))
+    test = load(dataset, "test", args["size"], args.get("limit"))
+    _, val_probs = predict(net, method, val.images, flip=flip)
+    temperature = fit_temperature(val_probs, method.labels, val.y)
+    out = dict(result, temperature=temperature,
+               val=evaluate_split(net, method, val, task, temperature, flip),
+               test=evaluate_split(net, method, test, task, temperature, flip))
+    _, test_probs = predict(net, method, test.images, flip=flip)
+    out["test"]["coverage90_uncalibrated"] = coverage(test_probs, method.labels, test.y, 1.0)
+    return out
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--models", default=str(REPO / "models"))
     a = p.parse_args(argv)
-    net, result, method, space = load_run(Path(a.run))
+    trained, result, method, space = load_run(Path(a.run))
+    net = fold_and_round(trained)
+    result = served_metrics(net, method, result)
     models = Path(a.models)
     models.mkdir(parents=True, exist_ok=True)
     onnx_path = models / f"{a.name}.onnx"

@@ -13,7 +13,7 @@ import torch
 
 from . import labels as L
 from .data import REPO
-from .export import ServingGraph, load_run
+from .export import ServingGraph, fold_and_round, load_run
 from .metrics import summary
 
 OUT = REPO / "test" / "vectors"
@@ -73,7 +73,7 @@ def synthetic_faces(n: int, size: int) -> np.ndarray:
 def model_vector(card_path: Path, run: Path) -> dict:
     card = json.loads(card_path.read_text())
     net, _, method, _ = load_run(run)
-    graph = ServingGraph(net, method.labels).eval()
+    graph = ServingGraph(fold_and_round(net), method.labels).eval()
     images = synthetic_faces(3, card["input"]["size"])
     probs, value, scoremap = graph(torch.from_numpy(images))
     return {"model": card["name"], "sha256": card["sha256"],
