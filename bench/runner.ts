@@ -2,7 +2,7 @@
  * GPU runner throughput and latency versus concurrency, dynamic batching on versus off.
  *
  *   npm run bench:runner -- [--provider cpu|cuda] [--model ThinAgeNet] [--duration 3]
- *                          [--concurrency 1,8,32,128] [--faces 1] [--rounds 2] [--threads 0]
+ *                          [--concurrency 1,8,32,128] [--faces 1] [--rounds 2] [--threads 0] [--spinning 0]
  *                          [--out FILE]
  *
  * Starts two real runners on loopback (batching off: every request runs alone; batching on:
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     rounds: { type: "string", default: "2" },
     /** ONNX Runtime intra-op threads for the CPU provider (0: ONNX Runtime's default). */
     threads: { type: "string", default: "0" },
+    /** 0: ONNX Runtime's intra-op threads sleep instead of spinning. */
+    spinning: { type: "string", default: "0" },
     out: { type: "string" },
   },
 });
@@ -45,6 +47,7 @@ const levels = args.concurrency!.split(",").map(Number);
 const facesPerRequest = Number(args.faces);
 const CROP = 64 * 64 * 3;
 const secret = randomBytes(24).toString("hex");
+const GRACE_MS = 10_000;
 
 interface Point {
   concurrency: number;
@@ -81,6 +84,9 @@ async function load(runner: RunnerProcess, bodies: Bodies, concurrency: number, 
   let faces = 0;
   const started = performance.now();
   const deadline = started + seconds * 1000;
+  // Requests still out at the deadline may finish (and count) within a grace period; then they are
+  // aborted, so an overloaded point cannot stretch the bench without bound.
+  const abort = AbortSignal.timeout(seconds * 1000 + GRACE_MS);
   await Promise.all(
     Array.from({ length: concurrency }, async (_, client) => {
       let k = client;
@@ -92,6 +98,7 @@ async function load(runner: RunnerProcess, bodies: Bodies, concurrency: number, 
             method: "POST",
             body: req.body,
             headers: { ...req.headers, authorization: `Bearer ${secret}` },
+            signal: abort,
           });
           const bytes = new Uint8Array(await res.arrayBuffer());
           if (res.status !== 200) {
@@ -110,6 +117,15 @@ async function load(runner: RunnerProcess, bodies: Bodies, concurrency: number, 
   return { latencies, faces, errors, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Waits (at most GRACE_MS) until the runner has nothing queued, so aborted work cannot load the next slice. */
+async function idle(runner: RunnerProcess): Promise<void> {
+  const until = performance.now() + GRACE_MS;
+  while (performance.now() < until) {
+    if (metricValue(await metricsText(runner), "runner_queue_depth", { model: args.model! }) === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Measures both modes at one concurrency in ABBA-ordered slices and pools each mode's samples. */
 async function measure(runners: Record<"off" | "on", RunnerProcess>, bodies: Bodies, concurrency: number, rounds: number): Promise<Point[]> {
   const labels = { model: args.model! };
@@ -118,6 +134,8 @@ async function measure(runners: Record<"off" | "on", RunnerProcess>, bodies: Bod
   const pooled = { off: [] as Sample[], on: [] as Sample[] };
   const batches = { off: { rows: 0, runs: 0 }, on: { rows: 0, runs: 0 } };
   for (const mode of order) {
+    await idle(runners.off);
+    await idle(runners.on);
     const before = await metricsText(runners[mode]);
     pooled[mode].push(await load(runners[mode], bodies, concurrency, durationS / rounds));
     const after = await metricsText(runners[mode]);
@@ -171,6 +189,7 @@ async function main() {
     RUNNER_BATCH_WINDOW_MS: args.window!,
     RUNNER_MAX_BATCH: args["max-batch"]!,
     RUNNER_INTRA_OP_THREADS: args.threads!,
+    RUNNER_INTRA_OP_SPINNING: args.spinning!,
   };
   const runners = {
     off: await startRunnerProcess({ ...common, RUNNER_DYNAMIC_BATCHING: "0" }),
@@ -208,7 +227,7 @@ async function main() {
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${machineLine}`,
     `- Each mode ${durationS} s per concurrency, in ${args.rounds} ABBA-ordered slices; closed loop, binary tensor encoding, loopback.`,
-    `- Batching on: window ${args.window} ms, max batch ${args["max-batch"]}; off: every request runs alone. One model run at a time per model in both; ONNX Runtime intra-op threads: ${args.threads === "0" ? "default" : args.threads}.`,
+    `- Batching on: window ${args.window} ms, max batch ${args["max-batch"]}; off: every request runs alone. One model run at a time per model in both; ONNX Runtime intra-op threads: ${args.threads === "0" ? "default" : args.threads}, spinning ${args.spinning === "0" ? "off" : "on"}.`,
     "",
     "| concurrency | batching | faces/s | p50 ms | p95 ms | mean batch | requests | errors | faces/s vs off | p50 vs off | p95 vs off |",
     "|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

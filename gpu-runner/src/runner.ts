@@ -29,6 +29,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
     names: config.models,
     providers: config.providers,
     intraOpThreads: config.intraOpThreads,
+    intraOpSpinning: config.intraOpSpinning,
     logger,
   });
 

@@ -12,6 +12,7 @@ describe("loadConfig", () => {
       providers: ["cuda", "webgpu", "cpu"],
       batching: { dynamic: true, windowMs: 2, maxBatch: 32, maxQueue: 256 },
       maxBodyBytes: 4 * 1024 * 1024,
+      intraOpSpinning: false,
       secret: secret.RUNNER_SECRET,
     });
     expect(c.modelsDir).toMatch(/\/models$/);

@@ -32,6 +32,15 @@ const envSchema = z
       .pipe(z.array(z.enum(EXECUTION_PROVIDERS)).min(1)),
     /** ONNX Runtime intra-op threads for the CPU provider; 0 lets ONNX Runtime decide. */
     RUNNER_INTRA_OP_THREADS: int(0, 0, 256),
+    /**
+     * 1: ONNX Runtime's CPU threads spin while waiting for work (its default). Off here: spinning
+     * threads take the cores from the event loop that queues the next batch, and on a shared
+     * host they cost far more than they save (bench/results/runner.md).
+     */
+    RUNNER_INTRA_OP_SPINNING: z
+      .enum(["0", "1", "true", "false"])
+      .default("0")
+      .transform((v) => v === "1" || v === "true"),
     RUNNER_SECRET: z.string().optional(),
     RUNNER_INSECURE: flag,
     RUNNER_DYNAMIC_BATCHING: z
@@ -71,6 +80,7 @@ export type RunnerConfig = {
   models: string[];
   providers: ExecutionProvider[];
   intraOpThreads: number;
+  intraOpSpinning: boolean;
   /** Undefined only when RUNNER_INSECURE=1 and no secret was given. */
   secret: string | undefined;
   batching: { dynamic: boolean; windowMs: number; maxBatch: number; maxQueue: number };
@@ -96,6 +106,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     models: e.RUNNER_MODELS.split(",").map((s) => s.trim()).filter(Boolean),
     providers: e.RUNNER_PROVIDERS,
     intraOpThreads: e.RUNNER_INTRA_OP_THREADS,
+    intraOpSpinning: e.RUNNER_INTRA_OP_SPINNING,
     secret: e.RUNNER_SECRET || undefined,
     batching: {
       dynamic: e.RUNNER_DYNAMIC_BATCHING,

@@ -35,6 +35,7 @@ export interface LoadOptions {
   names: string[];
   providers: ExecutionProvider[];
   intraOpThreads: number;
+  intraOpSpinning: boolean;
   logger: Logger;
 }
 
@@ -62,7 +63,13 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
 async function startSession(card: ModelCard, weights: Uint8Array, options: LoadOptions): Promise<LoadedModel> {
   const providers = options.providers.filter((p) => !unavailable.has(p));
   if (providers.length === 0) throw new Error(`${card.name}: none of the providers [${options.providers.join(",")}] works on this host`);
-  const workerData: SessionWorkerData = { name: card.name, weights, providers, intraOpThreads: options.intraOpThreads };
+  const workerData: SessionWorkerData = {
+    name: card.name,
+    weights,
+    providers,
+    intraOpThreads: options.intraOpThreads,
+    intraOpSpinning: options.intraOpSpinning,
+  };
   const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData, name: `session:${card.name}` });
 
   const ready = await new Promise<Extract<SessionWorkerReply, { type: "ready" }>>((resolve, reject) => {

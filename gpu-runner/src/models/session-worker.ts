@@ -12,6 +12,7 @@ export interface SessionWorkerData {
   weights: Uint8Array;
   providers: string[];
   intraOpThreads: number;
+  intraOpSpinning: boolean;
 }
 
 export type SessionWorkerMessage =
@@ -42,6 +43,7 @@ async function createSession(): Promise<{ session: ort.InferenceSession; provide
         graphOptimizationLevel: "all",
         logSeverityLevel: 3,
         ...(provider === "cpu" && data.intraOpThreads > 0 ? { intraOpNumThreads: data.intraOpThreads } : {}),
+        ...(data.intraOpSpinning ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
       });
       post({ type: "ready", provider, inputNames: [...session.inputNames], outputNames: [...session.outputNames], failures });
       return { session, provider };
