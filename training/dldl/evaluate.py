@@ -40,7 +40,7 @@ def coverage(probs, labels, y, temperature) -> float:
 def fit_temperature(probs: torch.Tensor, labels: torch.Tensor, y: torch.Tensor, target: float = 0.90) -> float:
     """The temperature whose 90% interval covers 90% of the validation labels (grid search:
     coverage is monotone in T, and a grid keeps the fit easy to reproduce)."""
-    grid = np.round(np.arange(0.5, 4.001, 0.025), 3)
+    grid = np.round(np.arange(0.1, 4.001, 0.025), 3)
     return float(min(grid, key=lambda t: (abs(coverage(probs, labels, y, t) - target), abs(t - 1))))
 
 

@@ -10,7 +10,7 @@ AGE_BANDS = [("0-12", 0, 12), ("13-19", 13, 19), ("20-39", 20, 39), ("40-59", 40
 def summary(pred, y, sigma=None, task="age", lo=None, hi=None, groups: dict | None = None) -> dict:
     pred, y = np.asarray(pred, np.float64), np.asarray(y, np.float64)
     err = pred - y
-    sig = np.asarray(sigma, np.float64) if sigma is not None else np.full_like(y, 2.0 if task == "age" else 0.5)
+    sig = np.maximum(np.asarray(sigma, np.float64), 1e-3) if sigma is not None else np.full_like(y, 2.0 if task == "age" else 0.5)
     out = {
         "n": int(len(y)),
         "mae": float(np.abs(err).mean()),

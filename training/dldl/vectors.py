@@ -96,7 +96,7 @@ def main(argv=None) -> None:
         (OUT / "models").mkdir(exist_ok=True)
         for name, run in runs.items():
             card = REPO / "models" / f"{name}.json"
-            if card.exists():
+            if card.exists() and (REPO / run / "result.json").exists():
                 (OUT / "models" / f"{name}.json").write_text(json.dumps(model_vector(card, REPO / run)) + "\n")
     print(f"wrote vectors under {OUT}")
 
