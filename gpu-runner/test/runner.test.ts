@@ -20,6 +20,8 @@ const CROP = 64 * 64 * 3;
 const MODEL = "ThinAgeNet";
 const OUTPUTS = ["probs", "value", "scoremap"] as const;
 const auth = { authorization: `Bearer ${SECRET}` };
+// Tests that start processes or run full batches: generous, because the CI host is shared.
+const SLOW = { timeout: 240_000 };
 
 type Reference = Record<(typeof OUTPUTS)[number], { dims: readonly number[]; data: Float32Array }>;
 
@@ -107,7 +109,7 @@ describe("runner (default config)", () => {
       loadFaceCrops(N),
     ]);
     reference = await referenceRun(MODEL, crops, N);
-  });
+  }, 240_000);
   afterAll(async () => {
     await runner?.stop();
   });
@@ -135,7 +137,7 @@ describe("runner (default config)", () => {
     expect(loaded?.provider).toBe(meta.parameters.execution_provider);
   });
 
-  it("answers a batch of real face crops exactly as a direct onnxruntime-node call does", async () => {
+  it("answers a batch of real face crops exactly as a direct onnxruntime-node call does", SLOW, async () => {
     const r = await infer(runner, crops, N, { binary: true });
     expect(r.status).toBe(200);
     const out = r.decoded!;
@@ -183,7 +185,7 @@ describe("runner (default config)", () => {
     expect(Math.fround(parsed.outputs[0].data[0])).toBe(json.decoded!.outputs.value.data[0]);
   });
 
-  it("batches concurrent requests and hands each caller its own rows", async () => {
+  it("batches concurrent requests and hands each caller its own rows", SLOW, async () => {
     const before = await metrics(runner);
     const count = 16;
     const results = await Promise.all(
@@ -327,12 +329,12 @@ describe("runner (tiny queue)", () => {
       loadFaceCrops(32),
     ]);
     reference = await referenceRun(MODEL, crops, 32);
-  });
+  }, 240_000);
   afterAll(async () => {
     if (runner && runner.child.exitCode === null) await runner.stop("SIGKILL");
   });
 
-  it("answers 503 with Retry-After when the queue is full, and recovers", async () => {
+  it("answers 503 with Retry-After when the queue is full, and recovers", SLOW, async () => {
     // Full batches (32 crops) run one at a time; with 2 queue slots, a burst of 12 overflows.
     const results = await Promise.all(Array.from({ length: 12 }, () => infer(runner, crops, 32)));
     const ok = results.filter((r) => r.status === 200);
@@ -351,10 +353,10 @@ describe("runner (tiny queue)", () => {
     expect((await infer(runner, crops.subarray(0, CROP), 1)).status).toBe(200);
   });
 
-  it("on SIGTERM finishes queued and in-flight work, then exits 0", async () => {
+  it("on SIGTERM finishes queued and in-flight work, then exits 0", SLOW, async () => {
     const pending = Array.from({ length: 3 }, () => infer(runner, crops, 32));
     // Wait until work is actually queued behind a running batch.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (metricValue(await metrics(runner), "runner_queue_depth", { model: MODEL }) < 1) {
       if (Date.now() > deadline) throw new Error("requests never queued");
     }
@@ -373,7 +375,7 @@ describe("runner (tiny queue)", () => {
 });
 
 describe("runner start-up checks", () => {
-  it("refuses to start without RUNNER_SECRET unless RUNNER_INSECURE=1", async () => {
+  it("refuses to start without RUNNER_SECRET unless RUNNER_INSECURE=1", SLOW, async () => {
     await expect(startRunnerProcess({ RUNNER_MODELS: "TinyAgeNet" })).rejects.toThrow(/exited with 2[\s\S]*RUNNER_SECRET/);
     await expect(startRunnerProcess({ RUNNER_MODELS: "TinyAgeNet", RUNNER_SECRET: "short" })).rejects.toThrow(/exited with 2/);
     const insecure = await startRunnerProcess({ RUNNER_MODELS: "TinyAgeNet", RUNNER_INSECURE: "1", RUNNER_PROVIDERS: "cpu", RUNNER_ACCESS_LOG: "0" });
@@ -384,7 +386,7 @@ describe("runner start-up checks", () => {
     }
   });
 
-  it("refuses weights whose sha256 does not match the card", async () => {
+  it("refuses weights whose sha256 does not match the card", SLOW, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "runner-models-"));
     try {
       const card = JSON.parse(await readFile(path.join(REPO_ROOT, "models/TinyAgeNet.json"), "utf8"));
