@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Table 6/7 ablation on UTKFace with TinyAgeNet at 64 px: every method, then λ and Δl for
-# DLDL-v2, all with the same backbone, size, seed and epoch budget (EPOCHS, default 3).
+# DLDL-v2, all with the same backbone, size, seed and epoch budget (EPOCHS, default 2 to fit one session).
 # Results land in runs/ablation/<row>/result.json; `python3 -m training.dldl.report` tabulates.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
-EPOCHS=${EPOCHS:-3}
-common=(--dataset utkface --arch tiny --size 64 --epochs "$EPOCHS" --lr-step 2 --resume)
+EPOCHS=${EPOCHS:-2}
+common=(--dataset utkface --arch tiny --size 64 --epochs "$EPOCHS" --lr-step $(( EPOCHS * 2 / 3 > 0 ? EPOCHS * 2 / 3 : 1 )) --resume)
 run() { local row=$1; shift; $PY -m training.dldl.train "${common[@]}" "$@" --out "runs/ablation/$row"; }
 run dldl-v2 --method dldl-v2
 for m in mr-l2 mr-l1 dex ranking er dldl; do run "$m" --method "$m"; done
