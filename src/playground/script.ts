@@ -301,11 +301,12 @@ function distributionChart(age, i) {
   });
   chart.append(svg("path", { class: "bar", d }));
   chart.append(svg("line", { class: "mean", x1: x(age.value), x2: x(age.value), y1: 0, y2: H }));
-  for (const tick of [lo, Math.round((lo + hi) / 2), hi]) {
-    const t = svg("text", { class: "axis", x: Math.min(W - 12, Math.max(0, x(tick) - 6)), y: H + pad - 1 });
+  const anchors = ["start", "middle", "end"];
+  [lo, Math.round((lo + hi) / 2), hi].forEach((tick, k) => {
+    const t = svg("text", { class: "axis", x: x(tick), y: H + pad - 1, "text-anchor": anchors[k] });
     t.textContent = String(tick);
     chart.append(t);
-  }
+  });
   return chart;
 }
 `;
