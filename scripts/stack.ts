@@ -60,6 +60,8 @@ export interface StackOptions {
   readyTimeoutMs?: number;
   /** Aborting it stops the stack, also while it is still starting. */
   signal?: AbortSignal;
+  /** wrangler's log level; "log" lets the worker's own request log through. Default "warn". */
+  workerLogLevel?: "debug" | "info" | "log" | "warn" | "error";
   /** Called when runner or worker exits on its own (not through `stop`/`stopRunner`). */
   onUnexpectedExit?: (name: "runner" | "worker") => void;
 }
@@ -273,7 +275,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(compat.lowered ? ["--compatibility-date", compat.date] : []),
       "--show-interactive-dev-session=false",
       "--log-level",
-      "warn",
+      options.workerLogLevel ?? "warn",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     // Offline-friendly: no telemetry, and a placeholder Request.cf instead of fetching one.
@@ -358,6 +360,12 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGHUP", () => void shutdown("SIGHUP"));
+  // Whoever started us (npm, a shell, a supervisor) may be killed without passing the signal on:
+  // once we are re-parented, nobody can stop us with Ctrl-C any more, so stop by ourselves.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown("parent exited");
+  }, 500).unref();
 
   const stack = await starting.catch((err: unknown) => {
     if (stopping) return new Promise<never>(() => {}); // shutdown() exits
