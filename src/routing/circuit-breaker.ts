@@ -18,6 +18,7 @@ export class CircuitBreaker {
   private failures = 0;
   private openedAt: number | null = null;
   private probeInFlight = false;
+  private probeStartedAt = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: BreakerOptions) {
@@ -33,8 +34,11 @@ export class CircuitBreaker {
   tryAcquire(): boolean {
     const state = this.state;
     if (state === "closed") return true;
-    if (state === "open" || this.probeInFlight) return false;
+    // A probe that never reported back (its request was cancelled when the response went out)
+    // stops blocking after another open period, or the breaker would stay half-open for good.
+    if (state === "open" || (this.probeInFlight && this.now() - this.probeStartedAt < this.options.openMs)) return false;
     this.probeInFlight = true;
+    this.probeStartedAt = this.now();
     return true;
   }
 

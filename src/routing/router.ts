@@ -24,6 +24,8 @@ export interface TierPolicy {
   standardDeadlineMs: number;
   accurateDeadlineMs: number;
   runnerMaxBatch: number;
+  /** A runner slower than `standard`'s deadline is skipped, and probed again this long after its last answer. */
+  slowRunnerProbeMs: number;
 }
 
 export interface EstimateRequest {
@@ -65,7 +67,7 @@ export class TieredRouter {
       if (tier === "accurate") throw new RunnerUnavailable("not-configured", "no runner is configured");
       return this.onEdge(request, "edge-fallback", "not-configured");
     }
-    if (tier === "standard" && !this.runner.expectedWithin(deadlineMs)) {
+    if (tier === "standard" && !this.runner.expectedWithin(deadlineMs, this.policy.slowRunnerProbeMs)) {
       return this.onEdge(request, "edge-fallback", this.runner.breaker.state === "open" ? "breaker-open" : "slow");
     }
     try {
@@ -92,19 +94,21 @@ export class TieredRouter {
 
   private async onRunner(runner: RunnerClient, request: EstimateRequest, deadlineMs: number, flip: boolean): Promise<Estimation> {
     const out: Estimation = { route: "gpu", predictions: {}, models: {} };
-    // Both attributes in parallel: the deadline bounds the slower of the two calls.
-    await Promise.all(
-      request.attributes.map(async (attribute) => {
-        const card = this.catalog.runner[attribute];
-        const model = AttributeModel.fromSession(card, new RunnerSession(runner, card, deadlineMs, this.policy.runnerMaxBatch));
-        out.predictions[attribute] = await model.predict(request.cropsFor(card), {
-          flip,
-          distribution: request.distribution,
-          scoremap: request.scoremap,
-        });
-        out.models[attribute] = { name: card.name, version: card.version };
-      }),
-    );
+    const one = async (attribute: Attribute) => {
+      const card = this.catalog.runner[attribute];
+      const model = AttributeModel.fromSession(card, new RunnerSession(runner, card, deadlineMs, this.policy.runnerMaxBatch));
+      out.predictions[attribute] = await model.predict(request.cropsFor(card), {
+        flip,
+        distribution: request.distribution,
+        scoremap: request.scoremap,
+      });
+      out.models[attribute] = { name: card.name, version: card.version };
+    };
+    // Both attributes in parallel: the deadline bounds the slower of the two calls. While the
+    // breaker is not closed, one after the other: the first call is the breaker's single probe,
+    // and a parallel sibling would be refused and throw the probe's answer away.
+    if (runner.breaker.state === "closed") await Promise.all(request.attributes.map(one));
+    else for (const attribute of request.attributes) await one(attribute);
     return out;
   }
 }
