@@ -25,6 +25,8 @@ export interface AnalyzerDeps {
   maxPixels: number;
   /** Keeps background work (cache writes) alive after the response (ExecutionContext.waitUntil). */
   waitUntil: (p: Promise<unknown>) => void;
+  /** Told why the runner was not used when the answer is an edge fallback (for the request log). */
+  onFallback?: (reason: string) => void;
 }
 
 export type StoredAnalysis = Omit<Analysis, "cached" | "timing_ms">;
@@ -87,6 +89,7 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
     throw err;
   }
 
+  if (estimation.fallbackReason) deps.onFallback?.(estimation.fallbackReason);
   const ageCard = [deps.catalog.edge.age.card, deps.catalog.runner.age].find((c) => c.name === estimation.models.age?.name);
   const answer: StoredAnalysis = {
     image: { sha256: imageSha256, width: image.width, height: image.height },

@@ -49,6 +49,7 @@ export function createApp(options: AppOptions) {
         standardDeadlineMs: s.standardDeadlineMs,
         accurateDeadlineMs: s.accurateDeadlineMs,
         runnerMaxBatch: s.runner?.maxBatch ?? 32,
+        slowRunnerProbeMs: s.slowRunnerProbeMs,
       }),
       // CACHE_TTL_S = 0 turns the answer cache off.
       cache: cache && s.cacheTtlSeconds > 0 ? new AnalysisCache(cache, s.cacheTtlSeconds) : null,
@@ -85,8 +86,10 @@ export function createApp(options: AppOptions) {
     const query = c.req.valid("query");
     const s = settingsOf(c.env);
     const bytes = await readSingleImage(c.req.raw, s.maxImageBytes);
-    const analysis = await analyzeImage(bytes, query, analyzerDeps(c.env, c.executionCtx));
-    c.set("analysis", { route: analysis.route, cached: analysis.cached, faces: analysis.faces.length });
+    let fallback: string | undefined;
+    const deps = { ...analyzerDeps(c.env, c.executionCtx), onFallback: (reason: string) => (fallback = reason) };
+    const analysis = await analyzeImage(bytes, query, deps);
+    c.set("analysis", { route: analysis.route, cached: analysis.cached, faces: analysis.faces.length, fallback });
     return c.json(analysis, 200);
   });
 

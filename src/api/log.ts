@@ -1,13 +1,14 @@
 /**
  * One structured log line per request (JSON, for Workers Logs / Logpush). What it may hold is
  * fixed here: method, path, status, timing, the caller's kind and plan, a short prefix of a key's
- * hash, the route and cache outcome. Never the image, its hash, a key, or query values.
+ * hash, the route, why the runner was skipped, and the cache outcome. Never the image, its hash,
+ * a key, or query values.
  */
 import type { MiddlewareHandler } from "hono";
 import type { MeterVariables } from "./meter";
 
 export interface LogVariables {
-  analysis: { route: string; cached: boolean; faces: number };
+  analysis: { route: string; cached: boolean; faces: number; fallback?: string };
   error: string;
 }
 
@@ -28,7 +29,7 @@ export function requestLog(): MiddlewareHandler<{ Bindings: Env; Variables: LogV
         ms: Date.now() - started,
         caller: caller ? (caller.kind === "key" ? `key:${caller.id.slice(0, 8)}` : "anonymous") : null,
         plan: caller?.plan ?? null,
-        ...(analysis ? { route: analysis.route, cached: analysis.cached, faces: analysis.faces } : {}),
+        ...(analysis ? { route: analysis.route, cached: analysis.cached, faces: analysis.faces, ...(analysis.fallback ? { fallback: analysis.fallback } : {}) } : {}),
         ...(error ? { error } : {}),
       }),
     );

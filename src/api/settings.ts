@@ -16,6 +16,7 @@ const settingsSchema = z.object({
   ACCURATE_DEADLINE_MS: num(1),
   BREAKER_FAILURES: num(1),
   BREAKER_OPEN_MS: num(1),
+  SLOW_RUNNER_PROBE_MS: num(0).default(2000),
   MAX_IMAGE_BYTES: num(1),
   MAX_BATCH_BYTES: num(1),
   MAX_PIXELS: num(1),
@@ -27,6 +28,8 @@ export interface Settings {
   standardDeadlineMs: number;
   accurateDeadlineMs: number;
   breaker: { failureThreshold: number; openMs: number };
+  /** How long `standard` avoids a runner whose latency EWMA is over its deadline before probing it again. */
+  slowRunnerProbeMs: number;
   maxImageBytes: number;
   maxBatchBytes: number;
   maxPixels: number;
@@ -45,6 +48,7 @@ export function settingsOf(env: Env): Settings {
       standardDeadlineMs: v.STANDARD_DEADLINE_MS,
       accurateDeadlineMs: v.ACCURATE_DEADLINE_MS,
       breaker: { failureThreshold: v.BREAKER_FAILURES, openMs: v.BREAKER_OPEN_MS },
+      slowRunnerProbeMs: v.SLOW_RUNNER_PROBE_MS,
       maxImageBytes: v.MAX_IMAGE_BYTES,
       maxBatchBytes: v.MAX_BATCH_BYTES,
       maxPixels: v.MAX_PIXELS,

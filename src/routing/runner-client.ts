@@ -66,8 +66,8 @@ export class RunnerClient {
 
   /**
    * Whether the runner is expected to answer within `deadlineMs`: the breaker is not open and the
-   * latency EWMA is under the deadline. A slow runner still gets one probe every `probeEveryMs`,
-   * so the EWMA can learn that it has recovered.
+   * latency EWMA is under the deadline. A slow runner still gets a probe `probeEveryMs` after its
+   * last answer, so the EWMA can learn that it has recovered.
    */
   expectedWithin(deadlineMs: number, probeEveryMs = 2000, now = Date.now()): boolean {
     if (this.breaker.state === "open") return false;
@@ -110,12 +110,14 @@ export class RunnerClient {
     }
     this.breaker.onSuccess();
     this.latency.observe(Date.now() - started);
+    this.lastAttemptAt = Date.now();
     return decoded;
   }
 
   private fail(started: number, reason: RunnerFailureReason, message: string, latencyMs?: number): never {
     this.breaker.onFailure();
     this.latency.observe(latencyMs ?? Date.now() - started);
+    this.lastAttemptAt = Date.now();
     throw new RunnerUnavailable(reason, message);
   }
 }
