@@ -42,6 +42,8 @@ def card_table() -> str:
     lines = ["| model | params | set | N | MAE | RMSE | PC | ε-error | CS@5 | 90% coverage | T |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for card_file in sorted((REPO / "models").glob("*.json")):
         card = json.loads(card_file.read_text())
+        if "metrics" not in card:  # occlusion.json and other non-card files
+            continue
         for key, m in card["metrics"].items():
             if not key.endswith(":test"):
                 continue
@@ -79,7 +81,7 @@ def score_map_figure(run: Path, out: Path, per_band: int = 4, scale: int = 2) ->
 
 
 @torch.no_grad()
-def occlusion_figure(run: Path, out: Path, patch: int = 12, stride: int = 4, limit: int = 600) -> dict:
+def occlusion_figure(run: Path, out: Path, patch: int = 12, stride: int = 4, limit: int = 300) -> dict:
     """Relative MAE increase when a patch x patch square filled with the training mean covers each position."""
     net, _, method, _ = load_run(run)
     test = load("utkface", "test", 64, limit)
