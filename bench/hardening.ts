@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       ACCURATE_DEADLINE_MS: "5000",
       BREAKER_OPEN_MS: "3000",
     },
-    runnerEnv: { RUNNER_INTRA_OP_THREADS: "1", RUNNER_LOG_LEVEL: "warn" },
+    runnerEnv: { RUNNER_INTRA_OP_THREADS: "1", RUNNER_LOG_LEVEL: "warn", RUNNER_MODELS: "ThinAgeNet,ThinAttNet" },
   });
   const headers = { authorization: `Bearer ${key}`, "content-type": "image/jpeg" };
   let counter = 0;

@@ -50,7 +50,7 @@ beforeAll(async () => {
       BREAKER_OPEN_MS: String(BREAKER_OPEN_MS),
       CACHE_TTL_S: "0",
     },
-    runnerEnv: { RUNNER_INTRA_OP_THREADS: "1" },
+    runnerEnv: { RUNNER_INTRA_OP_THREADS: "1", RUNNER_MODELS: "ThinAgeNet,ThinAttNet" },
     workerLogLevel: "log",
     onLog: (source, line) => logs.push(`[${source}] ${line}`),
   });

@@ -22,7 +22,7 @@ let burstKey: string;
 let dailyKey: string;
 const photo = photos(1)[0];
 
-const start = () => startStack({ port: 0, runnerPort: 0, persistTo: state, vars: { PLANS } });
+const start = () => startStack({ port: 0, runnerPort: 0, persistTo: state, vars: { PLANS }, runnerEnv: { RUNNER_MODELS: "ThinAgeNet,ThinAttNet" } });
 
 /** Charged, then refused by validation: costs the worker nothing but the count. */
 async function cheap(key: string): Promise<Response> {
