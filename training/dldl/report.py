@@ -104,7 +104,7 @@ def occlusion_figure(run: Path, out: Path, patch: int = 12, stride: int = 4, lim
 
 
 def occlusion_summary() -> str:
-    f = REPO / "models" / "occlusion.json"
+    f = REPO / "training" / "results" / "occlusion.json"
     if not f.exists():
         return "not computed yet: `python3 -m training.dldl.report --figures`"
     occ = json.loads(f.read_text())
@@ -127,7 +127,7 @@ def main(argv=None) -> None:
         run = REPO / a.run
         score_map_figure(run, REPO / "models" / "scoremaps.png")
         occ = occlusion_figure(run, REPO / "models" / "occlusion.png")
-        (REPO / "models" / "occlusion.json").write_text(json.dumps({"run": a.run, **occ}) + "\n")
+        (REPO / "training" / "results" / "occlusion.json").write_text(json.dumps({"run": a.run, **occ}) + "\n")
     intro = (REPO / "training" / "REPORT.intro.md").read_text()
     report = (intro + "\n## Served models (card metrics, flip-averaged, test splits)\n\n" + card_table()
               + "\n\n## Ablation (Table 6/7 on UTKFace, TinyAgeNet 64 px, equal budget)\n\n" + ablation_table()
