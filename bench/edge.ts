@@ -223,18 +223,12 @@ ${bundle.modules.map((m) => `| ${m.name} | ${m.kib.toFixed(0)} | ${m.gzipKiB.toF
 | Free | 3 MiB (3072 KiB) | ${bundle.gzipKiB > 3072 ? "over" : "fits"} |
 | Paid | 10 MiB (10240 KiB) | ${bundle.gzipKiB > 10240 ? `over by ${(bundle.gzipKiB - 10240).toFixed(0)} KiB` : `fits (${(10240 - bundle.gzipKiB).toFixed(0)} KiB to spare)`} |` : "(dry run failed)"}
 
-ThinAgeNet and ThinAttNet are not in the bundle (only their cards): they run on the runner. What
-is left is onnxruntime-web's wasm and the two small models' float32 weights, which barely compress.
-The free plan's 3 MiB cannot hold onnxruntime-web's wasm alone (~3.6 MiB compressed). To get under
-the paid limit, in order of preference:
-
-1. Export TinyAgeNet and TinyAttNet with float16 weights (a Cast to float32 in the graph; input and
-   outputs unchanged): about half their 2 × ~3.4 MiB, so ~7.7 MiB in all. Accuracy is unaffected at
-   this precision; the Node path uses the same files, so edge/Node parity holds.
-2. Or keep the small models' weights out of the script: put them in KV or R2 and load them once per
-   isolate on first use (the bundle then is ~4.3 MiB; a cold isolate pays one ~3.7 MB read per model).
-3. Or build onnxruntime-web for only the operators these models use (a reduced-operator build):
-   its wasm shrinks several-fold.
+ThinAgeNet and ThinAttNet are not in the bundle (only their cards): they run on the runner. The
+edge models' weights are stored as float16 by the training export (training/dldl/export.py), which
+halved them. If the bundle outgrows the paid limit again: (1) keep the edge models' weights out of
+the script, in KV or R2, loaded once per isolate on first use (the bundle is then ~4.4 MiB); (2) an
+onnxruntime-web build reduced to the operators these models use, whose wasm is several times
+smaller. The free plan's 3 MiB needs (2): onnxruntime-web's wasm alone is ~3.5 MiB compressed.
 `;
   writeFileSync(path.resolve(REPO_ROOT, args.out!), md);
   console.log(md);
