@@ -25,6 +25,8 @@ function wranglerKv(args: string[], where: "--local" | "--remote", persistTo?: s
 }
 
 function knownPlans(): string[] {
+  // A worker started with `--var PLANS:<json>` (tests, staging) knows those plans instead.
+  if (process.env.PLANS) return Object.keys(JSON.parse(process.env.PLANS) as Record<string, unknown>);
   const toml = readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8");
   return [...toml.matchAll(/^\[vars\.PLANS\.([a-z0-9_-]+)\]/gm)].map((m) => m[1]);
 }

@@ -40,8 +40,8 @@ function remaining(res: Response, window: "minute" | "day"): number {
 beforeAll(async () => {
   state = mkdtempSync(path.join(tmpdir(), "hardening-limits-"));
   // Keys are made with the admin CLI in the worker's state folder, as an operator would.
-  burstKey = createKey(state, "burst").key;
-  dailyKey = createKey(state, "daily").key;
+  burstKey = createKey(state, "burst", "hardening", PLANS).key;
+  dailyKey = createKey(state, "daily", "hardening", PLANS).key;
   stack = await start();
 }, 300_000);
 

@@ -34,10 +34,11 @@ export function withComment(jpeg: Buffer, text: string): Buffer {
 }
 
 /** Creates an API key with the admin CLI in a local state folder (before the worker starts). */
-export function createKey(persistTo: string, plan: string, name = "hardening"): { key: string; id: string } {
+export function createKey(persistTo: string, plan: string, name = "hardening", plans?: string): { key: string; id: string } {
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/keys/cli.ts", "create", "--plan", plan, "--name", name, "--persist-to", persistTo, "--json"], {
     cwd: REPO_ROOT,
     encoding: "utf8",
+    env: plans ? { ...process.env, PLANS: plans } : process.env,
   });
   if (r.status !== 0) throw new Error(`keys create failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { key: string; id: string };
