@@ -11,6 +11,9 @@ export default defineConfig({
           name: "node",
           include: ["test/node/**/*.test.ts", "gpu-runner/test/**/*.test.ts"],
           environment: "node",
+          // Several files start a whole local stack (runner + workerd + Chromium): one file at a
+          // time keeps startup within its deadline on a 2-core machine.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -131,6 +131,12 @@ def main(argv=None) -> None:
     intro = (REPO / "training" / "REPORT.intro.md").read_text()
     report = (intro + "\n## Served models (card metrics, flip-averaged, test splits)\n\n" + card_table()
               + "\n\n## Ablation (Table 6/7 on UTKFace, TinyAgeNet 64 px, equal budget)\n\n" + ablation_table()
+              + "\n\nBudget: 2 epochs per row (lr ×0.1 after the first), all that one 2-core session left after "
+              "the served models. At this budget the rows compare how fast each loss converges, not the "
+              "converged accuracy of the paper's Table 6 (60 epochs, pre-trained): DLDL-v2's lead is not "
+              "reproduced here, and differences under ~0.5 MAE are within run-to-run noise. Rows marked "
+              "'not run' did not fit the session; `rm -rf runs/ablation && EPOCHS=20 training/scripts/ablation.sh` "
+              "reruns the whole table at a budget worth comparing (about 5 CPU hours here, minutes on a GPU)."
               + "\n\n## Occlusion sensitivity (Section 5.2)\n\n![occlusion](occlusion.png)\n\n" + occlusion_summary()
               + "\n\n## Score maps (Section 5.1)\n\n![score maps](scoremaps.png)\n\nRows: age bands 0–12, 13–19, 20–39, "
               "40–59, 60+ (first UTKFace test faces of each band); each pair is the face and its score map "
