@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const UTKFACE_64 = "/work/shared/datasets/utkface/64";
+/** UTKFace's 64 px crops: $DATA_DIR, else ../shared/datasets beside the repository. */
+export const UTKFACE_64 = path.join(process.env.DATA_DIR ?? path.resolve(REPO_ROOT, "../shared/datasets"), "utkface/64");
 
 export interface RunnerProcess {
   url: string;
