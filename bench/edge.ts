@@ -19,6 +19,7 @@ import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT, startStack } from "../scripts/stack";
+import { percentile, withComment } from "../test/node/hardening/support";
 
 interface Result {
   name: string;
@@ -54,20 +55,6 @@ function jpegs(dir: string): string[] {
       const p = path.join(dir, name);
       return statSync(p).isDirectory() ? jpegs(p) : /\.jpe?g$/i.test(name) ? [p] : [];
     });
-}
-
-/** The same JPEG with a COM segment after SOI: identical pixels, different bytes (a cache miss). */
-function withComment(jpeg: Buffer, text: string): Buffer {
-  const payload = Buffer.from(text, "latin1");
-  const segment = Buffer.alloc(4 + payload.length);
-  segment.writeUInt16BE(0xfffe, 0);
-  segment.writeUInt16BE(payload.length + 2, 2);
-  payload.copy(segment, 4);
-  return Buffer.concat([jpeg.subarray(0, 2), segment, jpeg.subarray(2)]);
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
 }
 
 interface Bundle {
