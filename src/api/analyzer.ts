@@ -14,6 +14,7 @@ import { RunnerUnavailable } from "../routing/runner-client";
 import type { TieredRouter } from "../routing/router";
 import { alignFace, decodeImage, ImageError, sniffImageType, type Face, type RgbImage } from "../vision";
 import { pngDataUrl, scoremapPng } from "./explain";
+import { ADULT_AGE, attributesToEstimate, beautyWithheld } from "./minors";
 import { ApiProblem } from "./problem";
 import type { AnalyzeQuery, Analysis } from "./schemas";
 
@@ -23,6 +24,8 @@ export interface AnalyzerDeps {
   router: TieredRouter;
   cache: AnalysisCache | null;
   maxPixels: number;
+  /** Beauty is withheld above this calibrated P(age < 18) (src/api/minors.ts). */
+  minorRisk: number;
   /** Keeps background work (cache writes) alive after the response (ExecutionContext.waitUntil). */
   waitUntil: (p: Promise<unknown>) => void;
   /** Told why the runner was not used when the answer is an edge fallback (for the request log). */
@@ -36,7 +39,8 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
   if (!sniffImageType(bytes)) throw new ApiProblem("unsupported-media-type", "The body is not a JPEG, PNG or WebP image.");
 
   const imageSha256 = await sha256Hex(bytes);
-  const cards = deps.router.cardsFor(query.tier, query.attributes);
+  const attributes = attributesToEstimate(query.attributes);
+  const cards = deps.router.cardsFor(query.tier, attributes);
   const cacheKey = await analysisCacheKey({
     imageSha256,
     models: {
@@ -49,6 +53,7 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
       max_faces: query.max_faces,
       distribution: query.distribution,
       explain: query.explain,
+      minor_risk: deps.minorRisk,
     },
   });
   const hit = await deps.cache?.get<StoredAnalysis>(cacheKey);
@@ -74,10 +79,11 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
   try {
     estimation = await deps.router.estimate({
       tier: query.tier,
-      attributes: query.attributes,
+      attributes,
       cropsFor,
       distribution: query.distribution,
       scoremap: query.explain,
+      ...(attributes.includes("beauty") ? { probabilityBelow: { age: ADULT_AGE } } : {}),
     });
   } catch (err) {
     if (err instanceof RunnerUnavailable) {
@@ -93,7 +99,7 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
   const ageCard = [deps.catalog.edge.age.card, deps.catalog.runner.age].find((c) => c.name === estimation.models.age?.name);
   const answer: StoredAnalysis = {
     image: { sha256: imageSha256, width: image.width, height: image.height },
-    faces: faces.map((face, i) => renderFace(face, i, estimation.predictions, ageCard, query)),
+    faces: faces.map((face, i) => renderFace(face, i, estimation.predictions, ageCard, query, deps.minorRisk)),
     models: {
       detector: { name: deps.catalog.detector.name, version: deps.catalog.detector.version },
       ...estimation.models,
@@ -122,6 +128,7 @@ function renderFace(
   predictions: Partial<Record<"age" | "beauty", FacePrediction[]>>,
   ageCard: ModelCard | undefined,
   query: AnalyzeQuery,
+  minorRisk: number,
 ): Analysis["faces"][number] {
   const out: Analysis["faces"][number] = {
     box: face.box,
@@ -129,7 +136,7 @@ function renderFace(
     landmarks: face.keypoints.map(([x, y]) => [x, y] as [number, number]),
   };
   const age = predictions.age?.[i];
-  if (age) {
+  if (age && query.attributes.includes("age")) {
     out.age = { value: age.value, std: age.std, interval90: age.interval90 };
     if (query.distribution && age.distribution && ageCard) {
       const labels = ageCard.labels;
@@ -139,11 +146,13 @@ function renderFace(
       };
     }
   }
-  const beauty = predictions.beauty?.[i];
+  const withheld = predictions.beauty ? beautyWithheld(age, minorRisk) : null;
+  const beauty = withheld ? undefined : predictions.beauty?.[i];
   if (beauty) out.beauty = { value: beauty.value, std: beauty.std, interval90: beauty.interval90, scale: [1, 10] };
+  if (withheld) out.withheld = { beauty: withheld };
   if (query.explain) {
     out.scoremap = {};
-    if (age?.scoremap) out.scoremap.age = pngDataUrl(scoremapPng(age.scoremap));
+    if (out.age && age?.scoremap) out.scoremap.age = pngDataUrl(scoremapPng(age.scoremap));
     if (beauty?.scoremap) out.scoremap.beauty = pngDataUrl(scoremapPng(beauty.scoremap));
   }
   return out;

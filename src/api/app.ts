@@ -54,6 +54,7 @@ export function createApp(options: AppOptions) {
       // CACHE_TTL_S = 0 turns the answer cache off.
       cache: cache && s.cacheTtlSeconds > 0 ? new AnalysisCache(cache, s.cacheTtlSeconds) : null,
       maxPixels: s.maxPixels,
+      minorRisk: s.minorRisk,
       waitUntil: (p) => ctx.waitUntil(p.catch(() => undefined)),
     };
   };

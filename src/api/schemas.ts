@@ -70,6 +70,13 @@ export const faceSchema = z
       .openapi({ description: "BlazeFace keypoints: right eye, left eye, nose tip, mouth, right ear, left ear." }),
     age: ageSchema.optional(),
     beauty: beautySchema.optional(),
+    withheld: z
+      .object({ beauty: z.enum(["possible-minor"]).optional() })
+      .optional()
+      .openapi({
+        description:
+          "Estimates asked for but not given, with the reason. `possible-minor`: the face's 90% age interval reaches below 18, so no attractiveness score is given (age is estimated for this check even when only `beauty` is asked for).",
+      }),
     scoremap: z
       .object({ age: z.string().optional(), beauty: z.string().optional() })
       .optional()

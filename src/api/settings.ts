@@ -21,6 +21,8 @@ const settingsSchema = z.object({
   MAX_BATCH_BYTES: num(1),
   MAX_PIXELS: num(1),
   CACHE_TTL_S: num(0),
+  // Capped: no deployment can turn the minors check into a formality.
+  MINOR_RISK: z.coerce.number().min(0).max(0.5).default(0.05),
 });
 
 export interface Settings {
@@ -34,6 +36,8 @@ export interface Settings {
   maxBatchBytes: number;
   maxPixels: number;
   cacheTtlSeconds: number;
+  /** Beauty is withheld when a face's calibrated P(age < 18) is above this (src/api/minors.ts). */
+  minorRisk: number;
   plans: Plans;
 }
 
@@ -53,6 +57,7 @@ export function settingsOf(env: Env): Settings {
       maxBatchBytes: v.MAX_BATCH_BYTES,
       maxPixels: v.MAX_PIXELS,
       cacheTtlSeconds: v.CACHE_TTL_S,
+      minorRisk: v.MINOR_RISK,
       plans: parsePlans(env.PLANS),
     };
     memo.set(env, s);

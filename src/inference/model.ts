@@ -11,6 +11,8 @@ export interface PredictOptions {
   distribution?: boolean;
   /** Include the score map (card.outputs.scoremap, [h][w]). */
   scoremap?: boolean;
+  /** Include the calibrated probability that the label is below this value (e.g. age < 18). */
+  probabilityBelow?: number;
 }
 
 export interface FacePrediction {
@@ -24,6 +26,8 @@ export interface FacePrediction {
   distribution?: number[];
   /** Per-cell scores, [h][w], when asked for. */
   scoremap?: number[][];
+  /** Calibrated P(label < options.probabilityBelow), when asked for. */
+  probabilityBelow?: number;
 }
 
 /** Faces per onnxruntime run (a flip doubles the rows), bounding memory for crowded photos. */
@@ -115,6 +119,10 @@ export class AttributeModel {
         interval90: [quantile(calibrated, this.labels, 0.05), quantile(calibrated, this.labels, 0.95)],
       };
       if (options.distribution) prediction.distribution = Array.from(calibrated);
+      if (options.probabilityBelow !== undefined) {
+        const below = options.probabilityBelow;
+        prediction.probabilityBelow = this.labels.reduce((sum, label, j) => (label < below ? sum + calibrated[j] : sum), 0);
+      }
       if (maps) {
         const m = maps.data;
         prediction.scoremap = Array.from({ length: mh }, (_, y) =>

@@ -271,6 +271,9 @@ function faceCard(f, i) {
     dl.append(el("dt", { text: "90% interval" }), el("dd", { text: fmt(lo) + "–" + fmt(hi) + " (σ " + fmt(f.beauty.std, 2) + ")" }));
     dl.append(el("dt", { text: "" }), el("dd", {}, meter));
   }
+  if (f.withheld && f.withheld.beauty === "possible-minor") {
+    dl.append(el("dt", { text: "Attractiveness" }), el("dd", { class: "beauty-withheld", text: "not given: this face may be under 18" }));
+  }
   dl.append(el("dt", { text: "Detector" }), el("dd", { text: fmt(f.score * 100, 0) + "% confident" }));
   li.append(dl);
   if (f.age && f.age.distribution) {

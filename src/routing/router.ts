@@ -35,6 +35,8 @@ export interface EstimateRequest {
   cropsFor: (card: ModelCard) => RgbImage[];
   distribution: boolean;
   scoremap: boolean;
+  /** Per attribute, a label value whose calibrated "below" probability the caller needs. */
+  probabilityBelow?: Partial<Record<Attribute, number>>;
 }
 
 export interface Estimation {
@@ -86,6 +88,7 @@ export class TieredRouter {
         flip: false,
         distribution: request.distribution,
         scoremap: request.scoremap,
+        probabilityBelow: request.probabilityBelow?.[attribute],
       });
       out.models[attribute] = { name: model.card.name, version: model.card.version };
     }
@@ -101,6 +104,7 @@ export class TieredRouter {
         flip,
         distribution: request.distribution,
         scoremap: request.scoremap,
+        probabilityBelow: request.probabilityBelow?.[attribute],
       });
       out.models[attribute] = { name: card.name, version: card.version };
     };

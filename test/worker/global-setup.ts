@@ -13,6 +13,7 @@ import { initWebPForNode, loadCard, loadDetector } from "../../src/cli/env";
 import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
 import { nodeBackend } from "../../src/cli/env";
+import { adultFacePhoto } from "../node/stack/fixtures";
 import { startFaultRunner } from "./support/fault-runner";
 
 export const RUNNER_SECRET = "workerd-tests-runner-secret-0123456789";
@@ -20,6 +21,8 @@ export const RUNNER_SECRET = "workerd-tests-runner-secret-0123456789";
 export interface Fixtures {
   /** base64 of each input. */
   photoJpeg: string;
+  /** One young child's face (AAF, labelled 6 or under). */
+  childJpeg: string;
   photoPng: string;
   photoWebp: string;
   groupJpeg: string;
@@ -80,28 +83,32 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const tinyAge = await AttributeModel.create(card, model, nodeBackend());
   const thin = loadCard("models/ThinAgeNet.json");
   const thinAge = await AttributeModel.create(thin.card, thin.model, nodeBackend());
-  let photo: Uint8Array | undefined;
-  let reference: NodeReference | undefined;
-  for (const file of photos(join(DATA_DIR, "mebeauty/photos")).slice(0, 20)) {
-    const bytes = new Uint8Array(readFileSync(file));
-    const result = await analyzePhoto(bytes, detector, [tinyAge], { flip: false, maxFaces: 5 });
-    if (result.faces.length === 1) {
-      photo = bytes;
-      const standard = await analyzePhoto(bytes, detector, [thinAge], { flip: false, maxFaces: 5 });
-      const accurate = await analyzePhoto(bytes, detector, [thinAge], { flip: true, maxFaces: 5 });
-      reference = {
-        width: result.width,
-        height: result.height,
-        faces: result.faces.map((f) => ({ box: f.box, age: f.predictions[card.name].value, std: f.predictions[card.name].std })),
-        thinAge: {
-          standard: standard.faces[0].predictions[thin.card.name].value,
-          accurate: accurate.faces[0].predictions[thin.card.name].value,
-        },
-      };
+  // A real photo with one face every age model calls clearly adult (so beauty is given).
+  const photo = (await adultFacePhoto(photos(join(DATA_DIR, "mebeauty/photos")).slice(0, 60))).bytes;
+  const result = await analyzePhoto(photo, detector, [tinyAge], { flip: false, maxFaces: 5 });
+  const standard = await analyzePhoto(photo, detector, [thinAge], { flip: false, maxFaces: 5 });
+  const accurate = await analyzePhoto(photo, detector, [thinAge], { flip: true, maxFaces: 5 });
+  const reference: NodeReference = {
+    width: result.width,
+    height: result.height,
+    faces: result.faces.map((f) => ({ box: f.box, age: f.predictions[card.name].value, std: f.predictions[card.name].std })),
+    thinAge: {
+      standard: standard.faces[0].predictions[thin.card.name].value,
+      accurate: accurate.faces[0].predictions[thin.card.name].value,
+    },
+  };
+
+  // A young child (AAF's label: 6 or under) alone in the photo: beauty must be withheld.
+  const aafLabels = readFileSync(join(DATA_DIR, "aaf/labels.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+  let child: Uint8Array | undefined;
+  for (const [file] of aafLabels.filter(([, age]) => Number(age) <= 6).slice(0, 20)) {
+    const bytes = new Uint8Array(readFileSync(join(DATA_DIR, "aaf/faces", file)));
+    if ((await analyzePhoto(bytes, detector, [tinyAge], { flip: false, maxFaces: 5 })).faces.length === 1) {
+      child = bytes;
       break;
     }
   }
-  if (!photo || !reference) throw new Error(`no one-face photo among the first mebeauty photos in ${DATA_DIR}`);
+  if (!child) throw new Error(`no one-face photo of a young child among AAF's in ${DATA_DIR}`);
 
   // Several faces: three AAF photos side by side.
   const aaf = photos(join(DATA_DIR, "aaf/faces")).slice(0, 3);
@@ -118,6 +125,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const fixtures: Fixtures = {
     photoJpeg: b64(photo),
+    childJpeg: b64(child),
     photoPng: b64(await sharp(photo).png().toBuffer()),
     photoWebp: b64(await sharp(photo).webp({ quality: 90 }).toBuffer()),
     groupJpeg: b64(group),

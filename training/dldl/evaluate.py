@@ -5,7 +5,7 @@ import torch
 from . import labels as L
 from .augment import to_nchw
 from .losses import Method
-from .metrics import summary
+from .metrics import MINOR_AGE, minor_guard, summary
 
 
 @torch.no_grad()
@@ -50,5 +50,9 @@ def evaluate_split(net, method: Method, split, task: str, temperature: float = 1
     if probs is not None:
         lo, hi = interval90(probs, method.labels, temperature)
     groups = {k: [r[k] for r in split.meta] for k in ("gender", "race", "ethnicity") if split.meta and k in split.meta[0]}
-    return summary(pred.numpy(), split.y.numpy(), None if split.sigma is None else split.sigma.numpy(), task,
-                   None if lo is None else lo.numpy(), None if hi is None else hi.numpy(), groups)
+    out = summary(pred.numpy(), split.y.numpy(), None if split.sigma is None else split.sigma.numpy(), task,
+                  None if lo is None else lo.numpy(), None if hi is None else hi.numpy(), groups)
+    if task == "age" and probs is not None:
+        p = L.temperature_probs(probs.double(), temperature) if temperature != 1.0 else probs.double()
+        out["minor_guard"] = minor_guard(p[:, method.labels < MINOR_AGE].sum(1).numpy(), split.y.numpy())
+    return out

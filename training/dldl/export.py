@@ -125,6 +125,16 @@ def alignment(dataset: str, size: int) -> dict:
                     "(coordinates relative to the crop, 0..1), derived from the training crops"}
 
 
+def training_stages(result: dict) -> list[dict]:
+    """The chain of runs behind this one, oldest first: each --init names its parent's checkpoint,
+    so a warm restart or a transfer shows every stage's budget and the command that reproduces it."""
+    args = result["args"]
+    parent = Path(args["init"]).parent / "result.json" if args.get("init") else None
+    earlier = training_stages(json.loads((REPO / parent).read_text())) if parent and (REPO / parent).exists() else []
+    return earlier + [{"run": args["out"], "dataset": args["dataset"], "epochs": args["epochs"], "lr": args["lr"],
+                       "lr_step": args["lr_step"], "seconds": result["seconds"], "command": result["command"]}]
+
+
 def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelSpace, scoremap_hw) -> dict:
     args = result["args"]
     blob = onnx_path.read_bytes()
@@ -155,7 +165,7 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
         "training": {"method": args["method"], "lambda": args["lam"], "sigma": "per-image rater std" if dataset == "mebeauty" else args["sigma"],
                      "epochs": args["epochs"], "size": size, "batch": args["batch"], "seconds": result["seconds"],
                      "hardware": result["hardware"], "seed": args["seed"], "init": args.get("init"),
-                     "command": result["command"]},
+                     "command": result["command"], "stages": training_stages(result)},
         "data": [DATA[dataset]] + ([DATA["utkface"] | {"use": "backbone initialisation"}] if args.get("init") else []),
         "licence": LICENCE,
     }

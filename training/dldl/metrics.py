@@ -31,5 +31,24 @@ def summary(pred, y, sigma=None, task="age", lo=None, hi=None, groups: dict | No
     return out
 
 
+MINOR_AGE = 18
+MINOR_RISKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
+def minor_guard(p_minor, y, risks=MINOR_RISKS) -> dict:
+    """The API withholds attractiveness when a face's calibrated P(age < 18) exceeds a risk
+    threshold. Per threshold: the share of true minors (and of 13-17s, the hard cases) who would
+    still be scored, and the share of adults (and of 18-25s) who would not."""
+    p_minor, y = np.asarray(p_minor, np.float64), np.asarray(y, np.float64)
+    share = lambda mask: float(mask.mean()) if mask.size else None
+    groups = {"minors_scored": y < MINOR_AGE, "teens_13_17_scored": (y >= 13) & (y < MINOR_AGE)}
+    adults = {"adults_withheld": y >= MINOR_AGE, "adults_18_25_withheld": (y >= MINOR_AGE) & (y <= 25)}
+    out = {"n_minors": int((y < MINOR_AGE).sum()), "n_adults": int((y >= MINOR_AGE).sum())}
+    for r in risks:
+        scored = p_minor <= r
+        out[str(r)] = {**{k: share(scored[m]) for k, m in groups.items()}, **{k: share(~scored[m]) for k, m in adults.items()}}
+    return out
+
+
 def _mae(e) -> dict:
     return {"n": int(len(e)), "mae": float(np.abs(e).mean()) if len(e) else None}

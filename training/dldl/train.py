@@ -43,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images per split (tests)")
-    p.add_argument("--init", default=None, help="checkpoint whose backbone initialises this one (transfer)")
+    p.add_argument("--init", default=None, help="checkpoint that initialises this one: the backbone (transfer) or, where K matches, all of it (warm restart)")
     p.add_argument("--no-flip-eval", action="store_true")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", required=True)
@@ -82,9 +82,10 @@ def main(argv=None) -> dict:
     task = TASK_OF[args.dataset]
     train, val = load(args.dataset, "train", args.size, args.limit), load(args.dataset, "val", args.size, args.limit)
     if args.init:
-        state = torch.load(args.init, map_location="cpu")["model"]
-        backbone = {k: v for k, v in state.items() if not k.startswith("fc.")}
-        net.load_state_dict(backbone, strict=False)
+        # Every tensor whose name and shape match: the whole net when continuing the same task
+        # (a warm restart), the backbone alone when the head's K differs (age -> attractiveness).
+        state, own = torch.load(args.init, map_location="cpu")["model"], net.state_dict()
+        net.load_state_dict({k: v for k, v in state.items() if k in own and own[k].shape == v.shape}, strict=False)
     net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.lr_step or max(1, args.epochs * 2 // 3), gamma=0.1)

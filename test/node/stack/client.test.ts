@@ -3,19 +3,18 @@
  * cache, problem documents as typed errors, and retries that wait out the real rate limiter's
  * `Retry-After`. Ends by stopping the stack and checking nothing is left running.
  */
-import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import type { analysisSchema, problemSchema } from "../../../src/api/schemas";
 import { analyze, ApiError, FaceAgeClient, type Analysis, type RetryEvent } from "../../../src/client";
 import { liveProcessesInGroup, startStack, type Stack } from "../../../scripts/stack";
-import { facePhotoPath } from "./fixtures";
+import { adultFacePhoto } from "./fixtures";
 
 let stack: Stack;
 let photo: Uint8Array;
 
 beforeAll(async () => {
-  photo = new Uint8Array(readFileSync(facePhotoPath()));
+  photo = (await adultFacePhoto()).bytes;
   stack = await startStack({ port: 0, runnerPort: 0 });
 }, 240_000);
 

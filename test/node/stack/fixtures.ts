@@ -1,5 +1,5 @@
 /** Real face photos from the shared datasets (read at test time, never copied into the repo). */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { REPO_ROOT } from "../../../scripts/stack";
 
@@ -13,15 +13,45 @@ function listImages(dir: string): string[] {
     .sort();
 }
 
-/**
- * A real photo with one clearly visible adult face: MEBeauty's test photos (portraits, max side
- * 512), else AAF's. `FACE_PHOTO` picks another file.
- */
+function facePhotos(): string[] {
+  return [...listImages(path.join(DATA_DIR, "mebeauty/photos")), ...listImages(path.join(DATA_DIR, "aaf/faces"))];
+}
+
+/** A real photo with one face (MEBeauty's test portraits, max side 512, else AAF's). `FACE_PHOTO` picks another file. */
 export function facePhotoPath(index = 0): string {
   if (process.env.FACE_PHOTO) return path.resolve(process.env.FACE_PHOTO);
-  const photos = [...listImages(path.join(DATA_DIR, "mebeauty/photos")), ...listImages(path.join(DATA_DIR, "aaf/faces"))];
+  const photos = facePhotos();
   if (photos.length <= index) throw new Error(`no face photos under ${DATA_DIR} (set DATA_DIR or FACE_PHOTO)`);
   return photos[index];
+}
+
+/**
+ * The first photo with exactly one face that every age model (each tier: TinyAgeNet without flip,
+ * ThinAgeNet with and without) calls clearly adult, P(age < 18) <= 0.01, so the API gives its
+ * beauty score (src/api/minors.ts). Chosen by the Node path itself, not by a hard-coded name.
+ */
+export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Promise<{ path: string; bytes: Uint8Array }> {
+  if (process.env.FACE_PHOTO) return { path: process.env.FACE_PHOTO, bytes: new Uint8Array(readFileSync(process.env.FACE_PHOTO)) };
+  const env = await import("../../../src/cli/env");
+  const { AttributeModel } = await import("../../../src/inference/model");
+  const { analyzePhoto } = await import("../../../src/inference/pipeline");
+  await env.initWebPForNode();
+  const detector = await env.loadDetector();
+  const models = await Promise.all(["models/TinyAgeNet.json", "models/ThinAgeNet.json"].map((c) => {
+    const { card, model } = env.loadCard(c);
+    return AttributeModel.create(card, model, env.nodeBackend());
+  }));
+  for (const file of candidates) {
+    const bytes = new Uint8Array(readFileSync(file));
+    const risks = [];
+    for (const flip of [false, true]) {
+      const { faces } = await analyzePhoto(bytes, detector, models, { flip, maxFaces: 5, probabilityBelow: 18 });
+      if (faces.length !== 1) break;
+      risks.push(...Object.values(faces[0].predictions).map((p) => p.probabilityBelow!));
+    }
+    if (risks.length === 4 && Math.max(...risks) <= 0.01) return { path: file, bytes };
+  }
+  throw new Error(`no clearly adult one-face photo among ${candidates.length} under ${DATA_DIR}`);
 }
 
 /** Debian's Chromium, launched the way this machine allows (no sandbox, no GPU, no network extras). */

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analysisSchema } from "../../../src/api/schemas";
 import type { Analysis } from "../../../src/client";
 import { startStack, type Stack } from "../../../scripts/stack";
-import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, facePhotoPath } from "./fixtures";
+import { adultFacePhoto, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, facePhotoPath } from "./fixtures";
 
 let stack: Stack;
 let context: BrowserContext;
@@ -83,7 +83,7 @@ describe("playground", () => {
   });
 
   it("uploads a real photo and shows each face's box, age, interval, chart and score map", async () => {
-    const photo = facePhotoPath();
+    const photo = (await adultFacePhoto()).path;
     const { url, status } = await nextAnalysis(() => page.setInputFiles("#photo", photo));
     expect(status).toBe(200);
     expect(url.searchParams.get("tier")).toBe("standard");

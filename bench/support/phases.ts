@@ -1,0 +1,54 @@
+/**
+ * What the per-phase pipeline benches share, runtime-agnostic (no Node APIs, so the workerd bench
+ * worker imports it too): the phase names, the statistics, and the fixed JS workload every phase
+ * is divided by so that figures from different runtimes and machines compare.
+ */
+export type Phase = "decode" | "detect" | "align" | "infer" | "total";
+export const PHASES: Phase[] = ["decode", "detect", "align", "infer", "total"];
+
+export const now = () => globalThis.performance?.now() ?? Date.now();
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+/** A fixed CPU-bound workload (64x64 float matrix products). Returns a checksum, not a time. */
+export function baselineWork(): number {
+  const n = 64;
+  const a = new Float32Array(n * n).map((_, i) => (i % 7) / 7);
+  const b = new Float32Array(n * n).map((_, i) => (i % 5) / 5);
+  const c = new Float32Array(n * n);
+  for (let r = 0; r < 20; r++) {
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < n; k++) {
+        const v = a[i * n + k];
+        for (let j = 0; j < n; j++) c[i * n + j] += v * b[k * n + j];
+      }
+  }
+  return c[0]; // keeps the work observable
+}
+
+/** The baseline workload timed with this runtime's clock, ms. */
+export function baselineWorkload(): number {
+  const t = now();
+  if (baselineWork() === -1) throw new Error("unreachable");
+  return now() - t;
+}
+
+/** Per-phase summary of samples[phase][image] = that image's repeated timings, ms. */
+export function summarise(samples: Record<Phase, number[][]>, baselineMs: number) {
+  const perImage = (p: Phase) => samples[p].map(median);
+  const median_ms = Object.fromEntries(PHASES.map((p) => [p, median(perImage(p))])) as Record<Phase, number>;
+  const p90_ms = Object.fromEntries(PHASES.map((p) => [p, quantile(perImage(p), 0.9)])) as Record<Phase, number>;
+  const ratio_to_baseline = Object.fromEntries(PHASES.map((p) => [p, median_ms[p] / baselineMs])) as Record<Phase, number>;
+  return { median_ms, p90_ms, baseline_ms: baselineMs, ratio_to_baseline };
+}
+
+export const formatPhases = (r: Record<Phase, number>, digits = 1) => PHASES.map((p) => `${p} ${r[p].toFixed(digits)}`).join("  ");
