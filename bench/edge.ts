@@ -19,22 +19,10 @@ import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT, startStack } from "../scripts/stack";
-import { percentile, withComment } from "../test/node/hardening/support";
+import { withComment } from "../test/node/hardening/support";
+import { failures, measureLoad, type LoadResult } from "./support/load";
 
-interface Result {
-  name: string;
-  requests: number;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  non2xx: number;
-  routes: Record<string, number>;
-  durationS: number;
-  connections: number;
-}
 
-type Autocannon = (opts: Record<string, unknown>) => { on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void } & PromiseLike<{ duration: number; non2xx: number; errors: number; timeouts: number }>;
 
 const { values: args } = parseArgs({
   options: {
@@ -88,7 +76,6 @@ function bundleSize(): Bundle | null {
 }
 
 async function main(): Promise<void> {
-  const autocannon = ((await import("autocannon" as string)) as { default: Autocannon }).default;
   const photos = jpegs(path.join(dataDir, "mebeauty/photos")).slice(0, Number(args.photos)).map((f) => readFileSync(f));
   if (photos.length === 0) throw new Error(`no photos in ${dataDir}/mebeauty/photos`);
 
@@ -102,16 +89,6 @@ async function main(): Promise<void> {
   if (created.status !== 0) throw new Error(`keys create failed: ${created.stderr}`);
   const { key } = JSON.parse(created.stdout.trim().split("\n").pop()!) as { key: string };
 
-  let current: Record<string, number> = {};
-  /** Counts each answer by where it came from: `cache`, or its route (`edge`, `gpu`, `edge-fallback`). */
-  const countRoute = (status: number, body: string) => {
-    let k = `HTTP ${status}`;
-    if (status === 200) {
-      const m = /"route":"([a-z-]+)","cached":(true|false)/.exec(body);
-      k = m ? (m[2] === "true" ? "cache" : m[1]) : "unparsed";
-    }
-    current[k] = (current[k] ?? 0) + 1;
-  };
   console.log("starting the local stack (runner on CPU + wrangler dev) ...");
   const stack = await startStack({
     port: 0,
@@ -123,7 +100,7 @@ async function main(): Promise<void> {
     },
     runnerEnv: { RUNNER_INTRA_OP_THREADS: "1", RUNNER_LOG_LEVEL: "warn" },
   });
-  const results: Result[] = [];
+  const results: LoadResult[] = [];
   try {
     let counter = 0;
     const unique = () => withComment(photos[counter % photos.length], `bench ${process.pid} ${counter++}`);
@@ -134,43 +111,8 @@ async function main(): Promise<void> {
       { name: "standard", query: "tier=standard", body: unique },
     ];
     for (const s of scenarios) {
-      // Warm-up (model load, JIT; for the cache scenario, the entry itself), not measured.
-      for (let i = 0; i < 3; i++) {
-        const res = await fetch(`${stack.url}/v1/analyze?${s.query}`, { method: "POST", headers, body: new Uint8Array(s.body()) });
-        if (!res.ok) throw new Error(`${s.name}: warm-up answered ${res.status}: ${await res.text()}`);
-      }
-      current = {};
-      const latencies: number[] = [];
-      const instance = autocannon({
-        url: stack.url,
-        connections,
-        duration: durationS,
-        timeout: 30,
-        requests: [
-          {
-            method: "POST",
-            path: `/v1/analyze?${s.query}`,
-            headers,
-            setupRequest: (req: object) => ({ ...req, body: s.body() }),
-            onResponse: countRoute,
-          },
-        ],
-      });
-      instance.on("response", (_client, _status, _bytes, ms) => latencies.push(ms));
-      const r = await instance;
-      latencies.sort((a, b) => a - b);
-      results.push({
-        name: s.name,
-        requests: latencies.length,
-        rps: latencies.length / (r.duration || durationS),
-        p50: percentile(latencies, 0.5),
-        p95: percentile(latencies, 0.95),
-        p99: percentile(latencies, 0.99),
-        non2xx: r.non2xx + r.errors + r.timeouts,
-        routes: current,
-        durationS,
-        connections,
-      });
+      // Three warm-ups: model load, JIT and, for the cache scenario, the entry itself.
+      results.push(await measureLoad({ ...s, url: stack.url, headers, connections, durationS, warmup: 3 }));
       console.log(results.at(-1));
     }
   } finally {
@@ -179,8 +121,8 @@ async function main(): Promise<void> {
   }
 
   const bundle = bundleSize();
-  const row = (r: Result) =>
-    `| ${r.name} | ${r.requests} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.non2xx} | ${Object.entries(r.routes).map(([k, v]) => `${k} ${v}`).join(", ")} |`;
+  const row = (r: LoadResult) =>
+    `| ${r.name} | ${r.requests} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.p99.toFixed(0)} | ${failures(r)} | ${Object.entries(r.routes).map(([k, v]) => `${k} ${v}`).join(", ")} |`;
   const md = `# Edge API bench (local stack)
 
 \`npm run bench:edge -- --duration ${durationS} --connections ${connections}\` on ${new Date().toISOString().slice(0, 16)}Z.

@@ -17,7 +17,8 @@ import { parseArgs } from "node:util";
 import fc from "fast-check";
 import sharp from "sharp";
 import { REPO_ROOT, startStack, type Stack } from "../scripts/stack";
-import { createKey, percentile, photos, withComment } from "../test/node/hardening/support";
+import { createKey, photos, withComment } from "../test/node/hardening/support";
+import { measureLoad, type LoadResult } from "./support/load";
 
 const { values: args } = parseArgs({
   options: {
@@ -31,22 +32,9 @@ const { values: args } = parseArgs({
 const durationS = Number(args.duration);
 const connections = Number(args.connections);
 
-type Autocannon = (opts: Record<string, unknown>) => { on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void } & PromiseLike<{ duration: number; errors: number; timeouts: number }>;
-
-interface Row {
-  name: string;
-  requests: number;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  statuses: Record<string, number>;
-  routes: Record<string, number>;
-  errors: number;
-}
+type Row = LoadResult;
 
 async function main(): Promise<void> {
-  const autocannon = ((await import("autocannon" as string)) as { default: Autocannon }).default;
   const images = photos(100);
   const state = mkdtempSync(path.join(tmpdir(), "hardening-bench-"));
   const { key } = createKey(state, "enterprise", "bench");
@@ -69,48 +57,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
 
   const measure = async (name: string, query: string, body: () => Buffer, warm = true): Promise<Row> => {
-    if (warm) {
-      for (let i = 0; i < 2; i++) {
-        const res = await fetch(`${stack.url}/v1/analyze?${query}`, { method: "POST", headers, body: new Uint8Array(body()) });
-        await res.arrayBuffer();
-      }
-    }
-    const statuses: Record<string, number> = {};
-    const routes: Record<string, number> = {};
-    const latencies: number[] = [];
-    const instance = autocannon({
-      url: stack.url,
-      connections,
-      duration: durationS,
-      timeout: 30,
-      requests: [
-        {
-          method: "POST",
-          path: `/v1/analyze?${query}`,
-          headers,
-          setupRequest: (req: object) => ({ ...req, body: body() }),
-          onResponse: (status: number, text: string) => {
-            statuses[status] = (statuses[status] ?? 0) + 1;
-            const m = /"route":"([a-z-]+)","cached":(true|false)/.exec(text);
-            const k = m ? (m[2] === "true" ? "cache" : m[1]) : `HTTP ${status}`;
-            routes[k] = (routes[k] ?? 0) + 1;
-          },
-        },
-      ],
-    });
-    instance.on("response", (_c, _s, _b, ms) => latencies.push(ms));
-    const r = await instance;
-    const row = {
-      name,
-      requests: latencies.length,
-      rps: latencies.length / (r.duration || durationS),
-      p50: percentile(latencies, 0.5),
-      p95: percentile(latencies, 0.95),
-      p99: percentile(latencies, 0.99),
-      statuses,
-      routes,
-      errors: r.errors + r.timeouts,
-    };
+    const row = await measureLoad({ name, url: stack.url, query, headers, body, connections, durationS, warmup: warm ? 2 : 0 });
     console.log(row);
     rows.push(row);
     return row;
