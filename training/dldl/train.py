@@ -61,6 +61,16 @@ def build(args) -> tuple[DLDLNet, Method, L.LabelSpace]:
     return DLDLNet(WIDTHS[args.arch], method.outputs), method, space
 
 
+def init_from(net: DLDLNet, state: dict) -> list[str]:
+    """Loads every tensor whose name and shape match and returns their names: the whole net when
+    continuing the same task (a warm restart), the backbone alone when the head's K differs
+    (age -> attractiveness transfer)."""
+    own = net.state_dict()
+    kept = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    net.load_state_dict(kept, strict=False)
+    return sorted(kept)
+
+
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
@@ -82,10 +92,7 @@ def main(argv=None) -> dict:
     task = TASK_OF[args.dataset]
     train, val = load(args.dataset, "train", args.size, args.limit), load(args.dataset, "val", args.size, args.limit)
     if args.init:
-        # Every tensor whose name and shape match: the whole net when continuing the same task
-        # (a warm restart), the backbone alone when the head's K differs (age -> attractiveness).
-        state, own = torch.load(args.init, map_location="cpu")["model"], net.state_dict()
-        net.load_state_dict({k: v for k, v in state.items() if k in own and own[k].shape == v.shape}, strict=False)
+        init_from(net, torch.load(args.init, map_location="cpu")["model"])
     net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.lr_step or max(1, args.epochs * 2 // 3), gamma=0.1)

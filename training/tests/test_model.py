@@ -29,3 +29,17 @@ def test_score_map_is_the_probability_weighted_class_activation_map():
         expected = (probs.view(2, -1, 1, 1) * cams).sum(1)
     assert s.shape == (2, 4, 4)
     assert torch.allclose(s, expected, atol=1e-4)
+
+
+def test_init_from_keeps_the_head_only_when_k_matches():
+    from training.dldl.train import init_from
+
+    torch.manual_seed(0)
+    age, same, beauty = DLDLNet(WIDTHS["tiny"], 101), DLDLNet(WIDTHS["tiny"], 101), DLDLNet(WIDTHS["tiny"], 91)
+    warm = init_from(same, age.state_dict())
+    transfer = init_from(beauty, age.state_dict())
+    assert any(k.startswith("fc.") for k in warm) and not any(k.startswith("fc.") for k in transfer)
+    assert set(warm) - set(transfer) == {k for k in warm if k.startswith("fc.")}
+    for k in transfer:
+        assert torch.equal(beauty.state_dict()[k], age.state_dict()[k])
+    assert torch.equal(same.fc.weight, age.fc.weight)
