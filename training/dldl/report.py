@@ -40,10 +40,7 @@ def ablation_table() -> str:
 
 def card_table() -> str:
     lines = ["| model | params | set | N | MAE | RMSE | PC | ε-error | CS@5 | 90% coverage | T |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for card_file in sorted((REPO / "models").glob("*.json")):
-        card = json.loads(card_file.read_text())
-        if "metrics" not in card:  # occlusion.json and other non-card files
-            continue
+    for card in _cards():
         for key, m in card["metrics"].items():
             if not key.endswith(":test"):
                 continue
@@ -52,6 +49,51 @@ def card_table() -> str:
                          f"{m['pc']:.3f} | {m['eps_error']:.3f} | {cs5} | {m.get('coverage90', float('nan')):.3f} | "
                          f"{card['calibration']['temperature']} |")
     return "\n".join(lines)
+
+
+def ablation_budget_note() -> str:
+    results = [json.loads(f.read_text()) for f in sorted(ABLATION.glob("*/result.json"))]
+    epochs = sorted({r["args"]["epochs"] for r in results})
+    missing = [label for label, row in ROWS if not (ABLATION / row / "result.json").exists()]
+    steps = sorted({r["args"]["lr_step"] for r in results})
+    note = (f"Budget: {', '.join(map(str, epochs))} epoch(s) per row (lr ×0.1 every {', '.join(map(str, steps))} epoch(s)), what a 2-core CPU session "
+            "affords beside the served models. At this budget the rows compare how fast each loss converges, not the "
+            "converged accuracy of the paper's Table 6 (60 epochs, pre-trained), and differences under ~0.5 MAE are "
+            "within run-to-run noise. `rm -rf runs/ablation && EPOCHS=20 training/scripts/ablation.sh` reruns the "
+            "whole table at a budget worth comparing (about 5 CPU hours here, minutes on a GPU).")
+    if missing:
+        note += f" Not run yet: {', '.join(missing)}."
+    return note
+
+
+def _cards() -> list[dict]:
+    cards = [json.loads(f.read_text()) for f in sorted((REPO / "models").glob("*.json"))]
+    return [c for c in cards if "metrics" in c]
+
+
+def stages_table() -> str:
+    """Each served model's chain of runs (from scratch, warm restarts, transfer), from its card."""
+    lines = ["| model | stage | data | epochs | lr | train s | command |", "|---|---|---|---|---|---|---|"]
+    for card in _cards():
+        for i, st in enumerate(card["training"].get("stages", [])):
+            lines.append(f"| {card['name']} | {i + 1} | {st['dataset']} | {st['epochs']} | {st['lr']:g} | {st['seconds']:.0f} | `{st['command']}` |")
+    return "\n".join(lines)
+
+
+def minor_guard_table() -> str:
+    """The trade-off behind the API's MINOR_RISK setting, per age model (src/api/minors.ts)."""
+    lines = ["| model | MINOR_RISK | minors scored | 13–17s scored | adults withheld | 18–25s withheld |", "|---|---|---|---|---|---|"]
+    for card in _cards():
+        g = card["metrics"].get("utkface:test", {}).get("minor_guard")
+        if not g:
+            continue
+        for risk in ("0.01", "0.05", "0.1", "0.2", "0.5"):
+            r = g[risk]
+            lines.append(f"| {card['name']} | {risk}{' (default)' if risk == '0.05' else ''} | {r['minors_scored']:.1%} | "
+                         f"{r['teens_13_17_scored']:.1%} | {r['adults_withheld']:.1%} | {r['adults_18_25_withheld']:.1%} |")
+    return ("Beauty is withheld when a face's calibrated P(age < 18) is above MINOR_RISK. Share of the test split's "
+            "minors who would still get a score and of adults who would not, flip-averaged (the `accurate` tier; "
+            "`metrics[\"utkface:test\"].minor_guard` in each age card).\n\n" + "\n".join(lines))
 
 
 def _heat(v: np.ndarray) -> np.ndarray:
@@ -121,7 +163,7 @@ def occlusion_summary() -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--figures", action="store_true", help="recompute scoremaps.png and occlusion.png/json")
-    p.add_argument("--run", default="runs/thin-age")
+    p.add_argument("--run", default="runs/thin-age-2", help="the age run the figures explain (ThinAgeNet's)")
     a = p.parse_args(argv)
     if a.figures:
         run = REPO / a.run
@@ -131,12 +173,9 @@ def main(argv=None) -> None:
     intro = (REPO / "training" / "REPORT.intro.md").read_text()
     report = (intro + "\n## Served models (card metrics, flip-averaged, test splits)\n\n" + card_table()
               + "\n\n## Ablation (Table 6/7 on UTKFace, TinyAgeNet 64 px, equal budget)\n\n" + ablation_table()
-              + "\n\nBudget: 2 epochs per row (lr ×0.1 after the first), all that one 2-core session left after "
-              "the served models. At this budget the rows compare how fast each loss converges, not the "
-              "converged accuracy of the paper's Table 6 (60 epochs, pre-trained): DLDL-v2's lead is not "
-              "reproduced here, and differences under ~0.5 MAE are within run-to-run noise. Rows marked "
-              "'not run' did not fit the session; `rm -rf runs/ablation && EPOCHS=20 training/scripts/ablation.sh` "
-              "reruns the whole table at a budget worth comparing (about 5 CPU hours here, minutes on a GPU)."
+              + "\n\n" + ablation_budget_note()
+              + "\n\n## How the served models were trained\n\n" + stages_table()
+              + "\n\n## Minors guard: the API's beauty cut-off (UTKFace test)\n\n" + minor_guard_table()
               + "\n\n## Occlusion sensitivity (Section 5.2)\n\n![occlusion](occlusion.png)\n\n" + occlusion_summary()
               + "\n\n## Score maps (Section 5.1)\n\n![score maps](scoremaps.png)\n\nRows: age bands 0–12, 13–19, 20–39, "
               "40–59, 60+ (first UTKFace test faces of each band); each pair is the face and its score map "
