@@ -73,6 +73,30 @@ def mebeauty(split: str, size: int = 64, limit: int | None = None) -> Split:
     return Split(torch.from_numpy(arr), y, sigma, rows)
 
 
+def aligned_dir(name: str, framing: str, size: int) -> Path:
+    """Where `npm run prepare-data -- --set <name> --framing <framing> --size <size>` writes."""
+    return Path(os.environ.get("ALIGNED_DIR", REPO / "data" / "aligned")) / f"{name}-{framing}-{size}"
+
+
+def aaf(size: int = 64, limit: int | None = None) -> Split:
+    """All-Age-Faces' official train list, aligned by the serving pipeline into UTKFace's framing
+    (its photos show the whole head, so they must go through the same detector and template first).
+    Extra training data only: UTKFace's val and test splits stay the yardstick."""
+    root = aligned_dir("aaf", "utkface", size)
+    if not (root / "labels.csv").exists():
+        raise FileNotFoundError(f"{root} is missing: run `npm run prepare-data -- --set aaf --framing utkface --size {size}` first")
+    rows = _rows(root / "labels.csv")[:limit]
+    arr = _cached(f"aaf-utkface-{len(rows)}", [root / r["file"] for r in rows], size)
+    return Split(torch.from_numpy(arr), torch.tensor([float(r["age"]) for r in rows]), None, rows)
+
+
+def concat(a: Split, b: Split) -> Split:
+    """Training splits side by side (σ is per-image only where both have it)."""
+    sigma = torch.cat([a.sigma, b.sigma]) if a.sigma is not None and b.sigma is not None else None
+    return Split(torch.cat([a.images, b.images]), torch.cat([a.y, b.y]), sigma, a.meta + b.meta)
+
+
+EXTRA = {"aaf": aaf}
 DATASETS = {"utkface": utkface, "mebeauty": mebeauty}
 TASK_OF = {"utkface": "age", "mebeauty": "attractiveness"}
 

@@ -32,6 +32,8 @@ DATA = {
                 "splits": "utkface/labels.csv split column (fixed hash split 80/10/10)"},
     "mebeauty": {"name": "MEBeauty", "citation": "Lebedeva, Guo, Ying. MEBeauty: a multi-ethnic facial beauty dataset in-the-wild. Neural Computing and Applications 2022",
                  "splits": "mebeauty/scores.csv split column (official 2022 split)"},
+    "aaf": {"name": "All-Age-Faces (AAF)", "citation": "Cheng, Li, Wang, Wang. Exploiting effective facial patches for robust gender recognition. Tsinghua Science and Technology 2019",
+            "splits": "official train list only (aaf/labels.csv), aligned into UTKFace's framing by npm run prepare-data; extra training data"},
 }
 LICENCE = ("Weights trained on research datasets whose terms allow research and non-commercial use only; "
            "the model inherits those terms. Code: project licence.")
@@ -131,7 +133,7 @@ def training_stages(result: dict) -> list[dict]:
     args = result["args"]
     parent = Path(args["init"]).parent / "result.json" if args.get("init") else None
     earlier = training_stages(json.loads((REPO / parent).read_text())) if parent and (REPO / parent).exists() else []
-    return earlier + [{"run": args["out"], "dataset": args["dataset"], "epochs": args["epochs"], "lr": args["lr"],
+    return earlier + [{"run": args["out"], "dataset": "+".join([args["dataset"], *args.get("extra", [])]), "epochs": args["epochs"], "lr": args["lr"],
                        "lr_step": args["lr_step"], "seconds": result["seconds"], "command": result["command"]}]
 
 
@@ -166,7 +168,8 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
                      "epochs": args["epochs"], "size": size, "batch": args["batch"], "seconds": result["seconds"],
                      "hardware": result["hardware"], "seed": args["seed"], "init": args.get("init"),
                      "command": result["command"], "stages": training_stages(result)},
-        "data": [DATA[dataset]] + ([DATA["utkface"] | {"use": "backbone initialisation"}] if args.get("init") else []),
+        "data": [DATA[dataset]] + [DATA[extra] for extra in args.get("extra", [])]
+                + ([DATA["utkface"] | {"use": "backbone initialisation"}] if args.get("init") and dataset != "utkface" else []),
         "licence": LICENCE,
     }
 

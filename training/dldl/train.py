@@ -20,7 +20,7 @@ import torch
 
 from . import labels as L
 from .augment import augment, to_nchw
-from .data import TASK_OF, load
+from .data import EXTRA, TASK_OF, concat, load
 from .evaluate import coverage, evaluate_split, fit_temperature, predict
 from .losses import METHODS, Method
 from .model import WIDTHS, DLDLNet, param_count
@@ -44,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images per split (tests)")
     p.add_argument("--init", default=None, help="checkpoint that initialises this one: the backbone (transfer) or, where K matches, all of it (warm restart)")
+    p.add_argument("--extra", choices=["aaf"], action="append", default=[],
+                   help="more training data in the same task and framing (aaf: aligned by `npm run prepare-data -- --set aaf`)")
     p.add_argument("--no-flip-eval", action="store_true")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", required=True)
@@ -91,6 +93,10 @@ def main(argv=None) -> dict:
     device = torch.device(args.device)
     task = TASK_OF[args.dataset]
     train, val = load(args.dataset, "train", args.size, args.limit), load(args.dataset, "val", args.size, args.limit)
+    for extra in args.extra:
+        if TASK_OF[args.dataset] != "age":
+            raise SystemExit(f"--extra {extra} holds age labels; --dataset {args.dataset} is not an age set")
+        train = concat(train, EXTRA[extra](args.size, args.limit))
     if args.init:
         init_from(net, torch.load(args.init, map_location="cpu")["model"])
     net.to(device)
