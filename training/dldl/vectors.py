@@ -6,6 +6,7 @@
 import argparse
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,12 @@ def model_vector(card_path: Path, run: Path) -> dict:
             "outputs": {"probs": probs.tolist(), "value": value.tolist(), "scoremap": scoremap.tolist()}}
 
 
-RUNS = {"TinyAgeNet": "runs/tiny-age", "ThinAgeNet": "runs/thin-age", "TinyAttNet": "runs/tiny-att", "ThinAttNet": "runs/thin-att"}
+def run_of(card: dict) -> str:
+    """The run a card was exported from, as its own evaluation command names it (no second list)."""
+    m = re.search(r"--run (\S+)", card["evaluation"]["command"])
+    if not m:
+        raise ValueError(f"{card['name']}: card's evaluation command names no --run")
+    return m.group(1)
 
 
 def main(argv=None) -> None:
@@ -92,12 +98,16 @@ def main(argv=None) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "labels.json").write_text(json.dumps({"cases": label_cases(), "metrics": metric_cases()}) + "\n")
     if a.models:
-        runs = RUNS | dict(r.split("=", 1) for r in a.run)
+        overrides = dict(r.split("=", 1) for r in a.run)
         (OUT / "models").mkdir(exist_ok=True)
-        for name, run in runs.items():
-            card = REPO / "models" / f"{name}.json"
-            if card.exists() and (REPO / run / "result.json").exists():
-                (OUT / "models" / f"{name}.json").write_text(json.dumps(model_vector(card, REPO / run)) + "\n")
+        for card in sorted((REPO / "models").glob("*.json")):
+            meta = json.loads(card.read_text())
+            if "evaluation" not in meta:  # not a model card
+                continue
+            run = overrides.get(meta["name"], run_of(meta))
+            if not (REPO / run / "result.json").exists():
+                raise SystemExit(f"{meta['name']}: {run}/result.json is missing; the vectors need the run the card came from")
+            (OUT / "models" / f"{meta['name']}.json").write_text(json.dumps(model_vector(card, REPO / run)) + "\n")
     print(f"wrote vectors under {OUT}")
 
 
