@@ -9,6 +9,9 @@ train() { $PY -m training.dldl.train "$@" --resume; }
 # Age, from scratch (session 1), then a warm restart at half the learning rate (session 2).
 train --dataset utkface --arch tiny --epochs 12 --lr-step 10 --out runs/tiny-age
 train --dataset utkface --arch tiny --epochs 12 --lr 5e-4 --lr-step 8 --init runs/tiny-age/best.pt --out runs/tiny-age-2
+# The served TinyAgeNet: the same restart with All-Age-Faces added (beat UTKFace-only on val and test).
+npm run prepare-data -- --set aaf --framing utkface --size 64
+train --dataset utkface --extra aaf --arch tiny --epochs 12 --lr 5e-4 --lr-step 8 --init runs/tiny-age/best.pt --out runs/tiny-age-aaf
 train --dataset utkface --arch thin --epochs 10 --lr-step 7 --out runs/thin-age
 train --dataset utkface --arch thin --epochs 16 --lr 5e-4 --lr-step 12 --init runs/thin-age/best.pt --out runs/thin-age-2
 # Attractiveness: the age backbone, fine-tuned on MEBeauty with per-image rater σ. (TinyAttNet from
