@@ -86,6 +86,10 @@ describe("typed client against the local stack", () => {
   });
 
   it("waits out the real rate limiter's Retry-After, then succeeds", async () => {
+    // Free-plan windows are UTC minutes: start well inside one, so the budget used up below is
+    // still used up when the no-retry and impatient calls are made (a slow box can take seconds).
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 25_000) await new Promise((r) => setTimeout(r, left + 200));
     // Use up this minute's free-plan budget with cheap refused calls (each still counts).
     let refused: Response | undefined;
     for (let i = 0; i < 30 && !refused; i++) {
