@@ -128,7 +128,7 @@ async function main(): Promise<void> {
 \`npm run bench:edge -- --duration ${durationS} --connections ${connections}\` on ${new Date().toISOString().slice(0, 16)}Z.
 Worker in local workerd (\`wrangler dev --local\`), GPU runner on this machine's CPU (ONNX Runtime CPU
 provider, 1 intra-op thread), loopback only, autocannon with ${connections} connections for ${durationS} s per
-scenario. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, shared with a PyTorch training job, so
+scenario. Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, a small CPU host, so
 absolute numbers are pessimistic and noisy; a GPU host runs \`standard\` much faster.
 
 | scenario | requests | req/s | p50 ms | p95 ms | p99 ms | non-2xx | answers by route |
