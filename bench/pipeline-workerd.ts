@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
 import { localCompatibilityDate, REPO_ROOT } from "../scripts/stack";
 import { benchPipeline, loadNodePipeline, nodeRuntimeName, pickPhotos } from "./pipeline";
-import { formatPhases, median, now, PHASES, summarise, type Phase } from "./support/phases";
+import { formatPhases, median, now, PHASES, PREFIXES, summarise, type Phase, type Prefix } from "./support/phases";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,8 +32,6 @@ const repeat = Number(args.repeat);
 const inner = Number(args.inner);
 const flip = !args["no-flip"];
 const EDGE_CARDS = ["models/TinyAgeNet.json", "models/TinyAttNet.json"];
-const PREFIXES = ["none", "baseline", "decode", "detect", "align", "infer"] as const;
-type Prefix = (typeof PREFIXES)[number];
 
 // Offline-friendly, as scripts/stack.ts: a placeholder Request.cf instead of fetching one, no telemetry.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";

@@ -44,6 +44,7 @@ export async function benchPipeline(
   const flip = options.flip ?? true;
   const samples = Object.fromEntries(PHASES.map((p) => [p, photos.map(() => [] as number[])])) as Record<Phase, number[][]>;
   const baseline: number[] = [];
+  for (let i = 0; i < 5; i++) baselineWorkload(); // JIT warm-up, as the workerd bench's warm-up requests give it
   let faces = 0;
   for (let r = -1; r < repeat; r++) {
     baseline.push(baselineWorkload());

@@ -6,6 +6,10 @@
 export type Phase = "decode" | "detect" | "align" | "infer" | "total";
 export const PHASES: Phase[] = ["decode", "detect", "align", "infer", "total"];
 
+/** Prefixes of the pipeline the workerd bench worker runs ("baseline": the JS yardstick alone). */
+export const PREFIXES = ["none", "baseline", "decode", "detect", "align", "infer"] as const;
+export type Prefix = (typeof PREFIXES)[number];
+
 export const now = () => globalThis.performance?.now() ?? Date.now();
 
 export function median(xs: readonly number[]): number {
@@ -35,7 +39,7 @@ export function baselineWork(): number {
   return c[0]; // keeps the work observable
 }
 
-/** The baseline workload timed with this runtime's clock, ms. */
+/** The baseline workload timed with this runtime's clock, ms (warm it up first: the JIT). */
 export function baselineWorkload(): number {
   const t = now();
   if (baselineWork() === -1) throw new Error("unreachable");

@@ -16,13 +16,10 @@ import { alignForModel } from "../../src/inference/pipeline";
 import { bundledCatalog } from "../../src/routing/catalog";
 import { EdgeModels } from "../../src/routing/edge-models";
 import { decodeImage, setWebPDecoderModule } from "../../src/vision";
-import { baselineWork } from "../support/phases";
+import { baselineWork, PREFIXES, type Prefix } from "../support/phases";
 
 setWebPDecoderModule(webpWasm);
 const edge = new EdgeModels(bundledCatalog, createWebBackend({ wasmModule: ortWasm }));
-
-export const PREFIXES = ["none", "baseline", "decode", "detect", "align", "infer"] as const;
-type Prefix = (typeof PREFIXES)[number];
 
 async function runPrefix(bytes: Uint8Array, until: Prefix, flip: boolean): Promise<number> {
   if (until === "none") return 0;
