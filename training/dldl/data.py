@@ -1,6 +1,7 @@
 """Datasets from ../shared/datasets (DATA_DIR overrides), decoded once into uint8 arrays
 cached under the git-ignored data/cache/ folder, so epochs never touch JPEG decoding."""
 import csv
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ def _cached(name: str, paths: list[Path], size: int) -> np.ndarray:
     return arr
 
 
+# UTKFace's race codes (its README): the groups that balanced sampling and per-group metrics use.
+UTKFACE_RACES = {"0": "white", "1": "black", "2": "asian", "3": "indian", "4": "others"}
+
+
 def utkface(split: str, size: int = 64, limit: int | None = None) -> Split:
     root = data_dir() / "utkface"
     rows = [r for r in _rows(root / "labels.csv") if r["split"] == split][:limit]
@@ -58,6 +63,7 @@ def utkface(split: str, size: int = 64, limit: int | None = None) -> Split:
         rows = [r for r in rows if r["has200"] == "1"]
     arr = _cached(f"utkface-{split}-{source}-{len(rows)}", [root / source / r["file"] for r in rows], size)
     y = torch.tensor([float(r["age"]) for r in rows])
+    rows = [r | {"group": UTKFACE_RACES.get(r["race"], "unknown"), "source": "utkface"} for r in rows]
     return Split(torch.from_numpy(arr), y, None, rows)
 
 
@@ -78,15 +84,23 @@ def aligned_dir(name: str, framing: str, size: int) -> Path:
     return Path(os.environ.get("ALIGNED_DIR", REPO / "data" / "aligned")) / f"{name}-{framing}-{size}"
 
 
-def aaf(size: int = 64, limit: int | None = None) -> Split:
+def hash_split(file: str) -> str:
+    """The fixed 80/10/10 split of a set that has no official one: bucket = SHA-1 of the file's
+    stem (no extension, so the aligned PNG and the source JPEG agree) mod 10; 0 is test, 1 val.
+    Same definition in src/cli/sets.ts."""
+    bucket = int(hashlib.sha1(Path(file).stem.encode()).hexdigest()[:8], 16) % 10
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
+
+def aaf(split: str = "train", size: int = 64, limit: int | None = None) -> Split:
     """All-Age-Faces' official train list, aligned by the serving pipeline into UTKFace's framing
-    (its photos show the whole head, so they must go through the same detector and template first).
-    Extra training data only: UTKFace's val and test splits stay the yardstick."""
+    (its photos show the whole head, so they must go through the same detector and template first),
+    split 80/10/10 by `hash_split`. Every face is East Asian: group "asian", like UTKFace's race 2."""
     root = aligned_dir("aaf", "utkface", size)
     if not (root / "labels.csv").exists():
         raise FileNotFoundError(f"{root} is missing: run `npm run prepare-data -- --set aaf --framing utkface --size {size}` first")
-    rows = _rows(root / "labels.csv")[:limit]
-    arr = _cached(f"aaf-utkface-{len(rows)}", [root / r["file"] for r in rows], size)
+    rows = [r | {"group": "asian", "source": "aaf"} for r in _rows(root / "labels.csv") if hash_split(r["file"]) == split][:limit]
+    arr = _cached(f"aaf-utkface-{split}-{len(rows)}", [root / r["file"] for r in rows], size)
     return Split(torch.from_numpy(arr), torch.tensor([float(r["age"]) for r in rows]), None, rows)
 
 
@@ -96,9 +110,8 @@ def concat(a: Split, b: Split) -> Split:
     return Split(torch.cat([a.images, b.images]), torch.cat([a.y, b.y]), sigma, a.meta + b.meta)
 
 
-EXTRA = {"aaf": aaf}
-DATASETS = {"utkface": utkface, "mebeauty": mebeauty}
-TASK_OF = {"utkface": "age", "mebeauty": "attractiveness"}
+DATASETS = {"utkface": utkface, "mebeauty": mebeauty, "aaf": aaf}
+TASK_OF = {"utkface": "age", "mebeauty": "attractiveness", "aaf": "age"}
 
 
 def load(dataset: str, split: str, size: int, limit: int | None = None) -> Split:

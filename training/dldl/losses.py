@@ -24,7 +24,9 @@ class Method:
     def has_distribution(self) -> bool:
         return self.name in ("dldl-v2", "dldl", "er", "dex")
 
-    def loss(self, out: torch.Tensor, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def loss(self, out: torch.Tensor, y: torch.Tensor, sigma: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """target: a distribution [N,K] to learn instead of Eq. 1's (distillation); y still drives
+        the expectation term."""
         labels = self.labels
         y = y.float()
         n = self.name
@@ -43,7 +45,8 @@ class Method:
         l1 = (yhat - y).abs().mean()
         if n == "er":
             return l1
-        target = label_distribution(y, sigma, labels).float()
+        if target is None:
+            target = label_distribution(y, sigma, labels).float()
         kl = F.kl_div(logp, target, reduction="batchmean")  # KL(p || p̂)
         return kl if n == "dldl" else kl + self.lam * l1
 

@@ -8,6 +8,7 @@ interval temperature.
 """
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -19,11 +20,13 @@ import numpy as np
 import torch
 
 from . import labels as L
-from .augment import augment, to_nchw
-from .data import EXTRA, TASK_OF, concat, load
+from .augment import augment, robust_augment, to_nchw
+from .data import TASK_OF, Split, concat, load
 from .evaluate import coverage, evaluate_split, fit_temperature, predict
 from .losses import METHODS, Method
 from .model import WIDTHS, DLDLNet, param_count
+from .onnx_init import from_onnx
+from .sampling import balanced_weights, epoch_order, mix_report
 
 
 def parse_args(argv=None):
@@ -35,17 +38,28 @@ def parse_args(argv=None):
     p.add_argument("--delta", type=float, default=None, help="label step Δl (default 1 year / 0.1 point)")
     p.add_argument("--sigma", type=float, default=L.AGE_SIGMA, help="σ where the data has no per-image std")
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr-step", type=int, default=None, help="epochs between lr x0.1 (default: epochs*2//3)")
+    p.add_argument("--schedule", choices=["step", "cosine"], default="step", help="lr x0.1 every --lr-step epochs, or cosine to 0")
+    p.add_argument("--lr-step", type=int, default=None, help="step schedule: epochs between lr x0.1 (default: epochs*2//3)")
+    p.add_argument("--warmup", type=float, default=0.0, help="epochs of linear lr warm-up (cosine schedule)")
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--wd", type=float, default=0.0, help="decoupled weight decay (AdamW); 0 = plain Adam")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--size", type=int, default=64)
+    p.add_argument("--balance", type=float, default=None,
+                   help="tempered balancing over groups and age bands (sampling.py): power, 0.5 = square root; default: natural mix")
+    p.add_argument("--epoch-size", type=int, default=None, help="images drawn per epoch with --balance (default: the training set's size)")
+    p.add_argument("--robust", type=float, default=0.0, help="share of each batch that each photo variation hits (augment.robust_augment)")
+    p.add_argument("--teacher", default=None, help="distillation: soft labels from `python3 -m training.dldl.distill` (a .pt file)")
+    p.add_argument("--distill", type=float, default=0.5, help="weight of the teacher's distribution in the target (with --teacher)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images per split (tests)")
-    p.add_argument("--init", default=None, help="checkpoint that initialises this one: the backbone (transfer) or, where K matches, all of it (warm restart)")
+    p.add_argument("--init", default=None, help="checkpoint (.pt) or served model (.onnx) that initialises this one: the backbone "
+                                                 "(transfer) or, where K matches, all of it (warm restart)")
     p.add_argument("--extra", choices=["aaf"], action="append", default=[],
-                   help="more training data in the same task and framing (aaf: aligned by `npm run prepare-data -- --set aaf`)")
+                   help="more data in the same task and framing, its train/val/test splits beside --dataset's "
+                        "(aaf: aligned by `npm run prepare-data -- --set aaf`)")
     p.add_argument("--no-flip-eval", action="store_true")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", required=True)
@@ -73,6 +87,16 @@ def init_from(net: DLDLNet, state: dict) -> list[str]:
     return sorted(kept)
 
 
+def initial_state(path: str, args, outputs: int, train: Split, gen: torch.Generator) -> dict:
+    """A checkpoint's weights, or a served ONNX model's rebuilt with BatchNorm statistics from
+    2,048 training crops (onnx_init.py)."""
+    if path.endswith(".onnx"):
+        card = json.loads(Path(path).with_suffix(".json").read_text())
+        sample = torch.randperm(len(train.y), generator=torch.Generator().manual_seed(args.seed))[:2048]
+        return from_onnx(Path(path), card["architecture"]["width"], card["labels"]["k"], train.images[sample]).state_dict()
+    return torch.load(path, map_location="cpu")["model"]
+
+
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
@@ -80,56 +104,89 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def splits(args) -> dict[str, dict[str, Split]]:
+    """{"train"|"val"|"test": {set name: split}}: --dataset and every --extra, each split by its own rule."""
+    names = [args.dataset, *args.extra]
+    for extra in args.extra:
+        if TASK_OF[extra] != TASK_OF[args.dataset]:
+            raise SystemExit(f"--extra {extra} holds {TASK_OF[extra]} labels; --dataset {args.dataset} is not such a set")
+    return {part: {name: load(name, part, args.size, args.limit) for name in names} for part in ("train", "val")}
+
+
+def pooled(parts: dict[str, Split]) -> Split:
+    out = None
+    for split in parts.values():
+        out = split if out is None else concat(out, split)
+    return out
+
+
+def scheduler(opt, args, steps_per_epoch: int):
+    if args.schedule == "step":
+        step = args.lr_step or max(1, args.epochs * 2 // 3)
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 0.1 ** ((i // steps_per_epoch) // step))
+    total, warm = args.epochs * steps_per_epoch, int(args.warmup * steps_per_epoch)
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: (i + 1) / warm if i < warm else 0.5 * (1 + math.cos(math.pi * min(1.0, (i - warm) / max(1, total - warm)))))
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    else:
-        torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     gen = seed_everything(args.seed)
     net, method, space = build(args)
     device = torch.device(args.device)
     task = TASK_OF[args.dataset]
-    train, val = load(args.dataset, "train", args.size, args.limit), load(args.dataset, "val", args.size, args.limit)
-    for extra in args.extra:
-        if TASK_OF[args.dataset] != "age":
-            raise SystemExit(f"--extra {extra} holds age labels; --dataset {args.dataset} is not an age set")
-        train = concat(train, EXTRA[extra](args.size, args.limit))
+    parts = splits(args)
+    train, val = pooled(parts["train"]), pooled(parts["val"])
     if args.init:
-        init_from(net, torch.load(args.init, map_location="cpu")["model"])
-    net.to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=args.lr_step or max(1, args.epochs * 2 // 3), gamma=0.1)
+        init_from(net, initial_state(args.init, args, method.outputs, train, gen))
+    net.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout on CPU
+    weights = balanced_weights([r.get("group", "") for r in train.meta], train.y, args.balance) if args.balance is not None else None
+    per_epoch = args.epoch_size or len(train.y)
+    steps_per_epoch = per_epoch // args.batch if per_epoch >= args.batch else 1
+    params = [{"params": [p for p in net.parameters() if p.ndim > 1], "weight_decay": args.wd},
+              {"params": [p for p in net.parameters() if p.ndim <= 1], "weight_decay": 0.0}]  # no decay on BN and biases
+    opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8) if args.wd else \
+        torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    sched = scheduler(opt, args, steps_per_epoch)
+    teacher = load_teacher(args.teacher, train) if args.teacher else None
     start_epoch, best, history, seconds = 0, float("inf"), [], 0.0
     if args.resume and (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", map_location="cpu")
         net.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
         gen.set_state(ck["gen"]); start_epoch, best, history, seconds = ck["epoch"], ck["best"], ck["history"], ck["seconds"]
-    sigma_const = torch.full((len(train.y),), args.sigma)
-    sigma_all = train.sigma if train.sigma is not None else sigma_const
+    sigma_all = train.sigma if train.sigma is not None else torch.full((len(train.y),), args.sigma)
     y_train = train.y.clamp(space.min, space.max)
     for epoch in range(start_epoch, args.epochs):
         net.train()
         t0 = time.time()
-        order = torch.randperm(len(y_train), generator=gen)
+        order = epoch_order(len(y_train), gen, weights, per_epoch)
         total, count = 0.0, 0
-        for i in range(0, len(order) - args.batch + 1 if len(order) >= args.batch else 1, args.batch):
-            idx = order[i:i + args.batch]
-            x = augment(to_nchw(train.images[idx]), gen).to(device)
-            loss = method.loss(net(x), y_train[idx].to(device), sigma_all[idx].to(device))
+        for step in range(steps_per_epoch):
+            idx = order[step * args.batch:(step + 1) * args.batch]
+            x = augment(to_nchw(train.images[idx]), gen)
+            if args.robust:
+                x = robust_augment(x, gen, args.robust)
+            x = x.to(device).contiguous(memory_format=torch.channels_last)
+            target = None
+            if teacher is not None:
+                own = L.label_distribution(y_train[idx], sigma_all[idx], method.labels.double()).float()
+                target = (1 - args.distill) * own + args.distill * teacher[idx]
+            loss = method.loss(net(x), y_train[idx].to(device), sigma_all[idx].to(device), target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
             total += float(loss) * len(idx); count += len(idx)
-        sched.step()
         seconds += time.time() - t0
         net.cpu()
         val_pred, _ = predict(net, method, val.images, flip=False)
         val_mae = float((val_pred - val.y).abs().mean())
         net.to(device)
-        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_mae": val_mae, "seconds": round(seconds, 1)})
+        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_mae": val_mae, "lr": opt.param_groups[0]["lr"],
+                        "seconds": round(seconds, 1)})
         print(json.dumps(history[-1]), flush=True)
         state = {"model": net.state_dict(), "args": vars(args)}
         if val_mae < best:
@@ -137,20 +194,40 @@ def main(argv=None) -> dict:
             torch.save(state, out / "best.pt")
         torch.save({**state, "opt": opt.state_dict(), "sched": sched.state_dict(), "gen": gen.get_state(),
                     "epoch": epoch + 1, "best": best, "history": history, "seconds": seconds}, out / "last.pt")
-    result = finish(args, out, method, space, task, val, history, seconds)
+    mix = mix_report([r.get("group", "") for r in train.meta], train.y,
+                     weights if weights is not None else torch.full((len(train.y),), 1 / len(train.y)))
+    result = finish(args, out, method, space, task, parts, history, seconds, mix)
     print(json.dumps({k: result[k] for k in ("val", "test")}, indent=1), flush=True)
     return result
 
 
-def finish(args, out: Path, method: Method, space: L.LabelSpace, task: str, val, history, seconds) -> dict:
+def load_teacher(path: str, train: Split) -> torch.Tensor:
+    """The teacher's distributions, in the order of this run's training split (checked)."""
+    soft = torch.load(path, map_location="cpu")
+    if soft["files"] != [r.get("file") for r in train.meta]:
+        raise SystemExit(f"{path} was made for other training images: rerun training.dldl.distill with this run's data options")
+    return soft["probs"].float()
+
+
+def finish(args, out: Path, method: Method, space: L.LabelSpace, task: str, parts: dict, history, seconds, mix) -> dict:
+    """Test metrics of the best checkpoint, flip-averaged, with the interval temperature fitted on
+    the pooled validation splits; each set's val and test reported on its own."""
     net = DLDLNet(WIDTHS[args.arch], method.outputs)
     net.load_state_dict(torch.load(out / "best.pt", map_location="cpu")["model"])
     flip = not args.no_flip_eval
+    val = pooled(parts["val"])
     temperature = 1.0
     if method.has_distribution:
         _, val_probs = predict(net, method, val.images, flip=flip)
         temperature = fit_temperature(val_probs, method.labels, val.y)
-    test = load(args.dataset, "test", args.size, args.limit)
+    sets = {}
+    for name in parts["val"]:
+        for part in ("val", "test"):
+            split = parts["val"][name] if part == "val" else load(name, "test", args.size, args.limit)
+            sets[f"{name}:{part}"] = evaluate_split(net, method, split, task, temperature, flip)
+            if method.has_distribution and part == "test":
+                _, probs = predict(net, method, split.images, flip=flip)
+                sets[f"{name}:{part}"]["coverage90_uncalibrated"] = coverage(probs, method.labels, split.y, 1.0)
     result = {
         "args": vars(args),
         "command": "python3 -m training.dldl.train " + " ".join(sys.argv[1:]),
@@ -160,12 +237,11 @@ def finish(args, out: Path, method: Method, space: L.LabelSpace, task: str, val,
         "hardware": f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if args.device == "cpu" else args.device,
         "history": history,
         "temperature": temperature,
-        "val": evaluate_split(net, method, val, task, temperature, flip),
-        "test": evaluate_split(net, method, test, task, temperature, flip),
+        "mix": mix,
+        "val": sets[f"{args.dataset}:val"],
+        "test": sets[f"{args.dataset}:test"],
+        "sets": sets,
     }
-    if method.has_distribution:
-        _, test_probs = predict(net, method, test.images, flip=flip)
-        result["test"]["coverage90_uncalibrated"] = coverage(test_probs, method.labels, test.y, 1.0)
     (out / "result.json").write_text(json.dumps(result, indent=1))
     return result
 

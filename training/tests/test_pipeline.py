@@ -25,23 +25,29 @@ def test_train_export_and_card(tmp_path):
     assert graph.opset_import[0].version >= 13
 
 
-def test_aaf_loads_the_prepared_crops_and_extends_the_training_split(tmp_path, monkeypatch):
+def test_aaf_splits_by_file_hash_and_extends_the_training_split(tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
     from training.dldl import data
 
     folder = tmp_path / "aaf-utkface-64"
     folder.mkdir()
-    for i in range(3):
-        Image.fromarray(np.full((64, 64, 3), 40 * i, np.uint8)).save(folder / f"{i:05d}A{20 + i}.png")
-    (folder / "labels.csv").write_text("file,age,gender,score\n" + "".join(f"{i:05d}A{20 + i}.png,{20 + i},1,0.9\n" for i in range(3)))
+    files = [f"{i:05d}A{20 + i % 50}.png" for i in range(60)]
+    for i, f in enumerate(files):
+        Image.fromarray(np.full((64, 64, 3), i, np.uint8)).save(folder / f)
+    (folder / "labels.csv").write_text("file,age,gender,score\n" + "".join(f"{f},{20 + i % 50},1,0.9\n" for i, f in enumerate(files)))
     monkeypatch.setenv("ALIGNED_DIR", str(tmp_path))
     monkeypatch.setattr(data, "CACHE", tmp_path / "cache")
-    extra = data.aaf(64)
-    assert extra.images.shape == (3, 64, 64, 3) and extra.y.tolist() == [20.0, 21.0, 22.0]
-    assert int(extra.images[2, 0, 0, 0]) == 80
-    both = data.concat(data.Split(torch.zeros(2, 64, 64, 3, dtype=torch.uint8), torch.tensor([5.0, 6.0]), None, [{}, {}]), extra)
-    assert both.y.tolist() == [5.0, 6.0, 20.0, 21.0, 22.0] and both.sigma is None and len(both.meta) == 5
+    parts = {s: data.aaf(s, 64) for s in ("train", "val", "test")}
+    assert sum(len(p.y) for p in parts.values()) == 60 and all(len(p.y) for p in parts.values())
+    assert len(parts["train"].y) > len(parts["val"].y) + len(parts["test"].y)
+    # The split is a function of the stem alone: the aligned PNG and the source JPEG agree.
+    assert all(data.hash_split(r["file"]) == data.hash_split(r["file"].replace(".png", ".jpg")) == s
+               for s, p in parts.items() for r in p.meta)
+    first = parts["train"].meta[0]
+    assert first["group"] == "asian" and int(parts["train"].images[0, 0, 0, 0]) == files.index(first["file"])
+    both = data.concat(data.Split(torch.zeros(2, 64, 64, 3, dtype=torch.uint8), torch.tensor([5.0, 6.0]), None, [{}, {}]), parts["train"])
+    assert both.y.tolist()[:2] == [5.0, 6.0] and both.sigma is None and len(both.meta) == 2 + len(parts["train"].y)
 
 
 def test_aaf_without_prepared_crops_says_how_to_make_them(tmp_path, monkeypatch):
@@ -49,4 +55,4 @@ def test_aaf_without_prepared_crops_says_how_to_make_them(tmp_path, monkeypatch)
 
     monkeypatch.setenv("ALIGNED_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="prepare-data -- --set aaf"):
-        data.aaf(64)
+        data.aaf("train", 64)
