@@ -1,7 +1,7 @@
 /**
  * eval: a model on a labelled set, from model-ready crops or through the full photo path.
  *
- *   npm run eval -- --model models/ThinAgeNet.json --set utkface:test --input crops|photos
+ *   npm run eval -- --model models/ThinAgeNet.json --set utkface:test|aaf:test|scut:test|... --input crops|photos
  *                   [--limit N] [--no-flip] [--detect-only] [--template file.json] [--json out.json]
  *
  * Prints N, detection rate (photos), MAE or PC, per-band MAE, ms per face; --json writes the same.
@@ -55,10 +55,12 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   await initWebPForNode();
   const { card, model: bytes } = loadCard(options.model);
   if (options.template) card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(repoPath(options.template), "utf8")));
-  const set = loadSet(options.set);
+  const set = loadSet(options.set, { size: card.input.size });
   if (set.task !== card.task) throw new Error(`${card.name} predicts ${card.task}, ${set.name} is labelled with ${set.task}`);
   const detectOnly = options.input === "photos" && !!options.detectOnly;
-  const model = detectOnly ? null : await AttributeModel.create(card, bytes, nodeBackend());
+  const served = detectOnly ? null : await AttributeModel.create(card, bytes, nodeBackend());
+  // A set rated by another panel is scored by that panel's head, on its scale.
+  const model = served && set.panel ? served.withPanel(set.panel) : served;
   const detector = options.input === "photos" ? await loadDetector() : null;
   const template = card.alignment.template;
   if (detector && !template) throw new Error(`${card.name}: no alignment template; pass --template`);
@@ -166,7 +168,7 @@ async function main() {
   const set = str("set");
   const input = str("input") ?? "crops";
   if (!model || !set || (input !== "crops" && input !== "photos")) {
-    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|mebeauty:test|<folder> --input crops|photos [--limit N] [--no-flip] [--detect-only] [--template file] [--json out.json]");
+    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|aaf:test|mebeauty:test|scut:test|<folder> --input crops|photos [--limit N] [--no-flip] [--detect-only] [--template file] [--json out.json]");
     process.exit(2);
   }
   const result = await evaluate({ model, set, input, limit: str("limit") ? Number(str("limit")) : undefined, flip: !flags["no-flip"], template: str("template"), detectOnly: !!flags["detect-only"] });

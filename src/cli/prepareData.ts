@@ -5,6 +5,7 @@
  * manifest.json (template, detection rate, files without a face).
  *
  *   npm run prepare-data -- --set aaf [--framing utkface] [--size 64] [--limit N] [--out dir]
+ *   npm run prepare-data -- --set scut --framing mebeauty --size 128
  *   npm run prepare-data -- --dir path/to/photos [--framing utkface] [--size 64]
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,6 +36,10 @@ function source(flags: Record<string, string | true>): Source {
     const root = join(dataDir(), "aaf");
     return { name: "aaf", photos: readCsv(join(root, "labels.csv")).map((row) => ({ path: join(root, "faces", row.file), row })) };
   }
+  if (flags.set === "scut") {
+    const root = join(dataDir(), "scut-fbp5500");
+    return { name: "scut", photos: readCsv(join(root, "labels.csv")).map((row) => ({ path: join(root, "faces", row.file), row })) };
+  }
   if (typeof flags.dir === "string") {
     const dir = repoPath(flags.dir);
     const labels = join(dir, "labels.csv");
@@ -43,7 +48,7 @@ function source(flags: Record<string, string | true>): Source {
       : listPhotos(dir).map((path) => ({ path }));
     return { name: basename(dir), photos };
   }
-  throw new Error("prepare-data needs --set aaf or --dir <folder of photos>");
+  throw new Error("prepare-data needs --set aaf|scut or --dir <folder of photos>");
 }
 
 async function main() {

@@ -39,12 +39,25 @@ const MAX_BATCH = 32;
  */
 export class AttributeModel {
   private readonly labels: Float64Array;
+  private readonly probsOutput: string;
+  private readonly temperature: number;
 
   private constructor(
     readonly card: ModelCard,
     private readonly session: ModelSession,
+    /** The head that answers: a panel of card.panels, or undefined for the served head. */
+    readonly panel?: string,
   ) {
-    this.labels = labelVector(card);
+    const head = panel === undefined ? card : card.panels?.[panel];
+    if (!head) throw new Error(`${card.name}: no panel ${panel} (card panels: ${Object.keys(card.panels ?? {}).join(", ") || "none"})`);
+    this.labels = labelVector(head);
+    this.probsOutput = head.outputs.probs.name;
+    this.temperature = head.calibration.temperature;
+  }
+
+  /** The same network and session, answering with another rater panel's head (card.panels). */
+  withPanel(panel: string): AttributeModel {
+    return new AttributeModel(this.card, this.session, panel);
   }
 
   /**
@@ -97,15 +110,15 @@ export class AttributeModel {
       input.set(c.data, i * plane);
       if (flip) mirrorInto(c.data, size, input, (n + i) * plane);
     });
-    const { probs: probsOut, scoremap: mapOut } = this.card.outputs;
     const result = await this.session.run({
       [this.card.input.name]: { type: "uint8", data: input, dims: [rows, size, size, 3] },
     });
-    const probs = result[probsOut.name].data;
+    const probs = result[this.probsOutput].data;
     const k = this.labels.length;
-    const maps = options.scoremap ? result[mapOut.name] : null;
+    // Score maps exist for the served head only.
+    const maps = options.scoremap && this.panel === undefined ? result[this.card.outputs.scoremap.name] : null;
     const [mh, mw] = maps ? maps.dims.slice(1) : [0, 0];
-    const temperature = this.card.calibration.temperature;
+    const temperature = this.temperature;
 
     return crops.map((_, i) => {
       const p = new Float64Array(k);

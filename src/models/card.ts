@@ -16,6 +16,21 @@ export const alignmentTemplateSchema = z.object({
   n: z.number().optional(),
 });
 
+const labelsSchema = z.object({ min: z.number(), max: z.number(), step: z.number().positive(), k: z.number().int().positive() });
+const outputSchema = z.object({ name: z.string(), shape: z.array(z.union([z.string(), z.number()])) });
+const calibrationSchema = z.object({ temperature: z.number().positive(), interval: z.number(), fitted_on: z.string() });
+
+/** A further head of the same network: another rater panel's scale (e.g. SCUT-FBP5500's 1-5). */
+export const panelHeadSchema = z.object({
+  dataset: z.string(),
+  labels: labelsSchema,
+  outputs: z.object({ probs: outputSchema, value: outputSchema }),
+  calibration: calibrationSchema,
+});
+
+/** How a tier runs this model: one pass, or averaged with the mirror image. */
+export const tierConfigSchema = z.object({ flip: z.boolean() });
+
 export const modelCardSchema = z.object({
   name: z.string(),
   version: z.string(),
@@ -24,7 +39,7 @@ export const modelCardSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().positive(),
   params: z.number().int().positive(),
-  labels: z.object({ min: z.number(), max: z.number(), step: z.number().positive(), k: z.number().int().positive() }),
+  labels: labelsSchema,
   input: z.object({
     name: z.string(),
     layout: z.enum(["NHWC", "NCHW"]),
@@ -32,12 +47,14 @@ export const modelCardSchema = z.object({
     size: z.number().int().positive(),
     channels: z.literal(3),
   }),
-  outputs: z.object({
-    probs: z.object({ name: z.string(), shape: z.array(z.union([z.string(), z.number()])) }),
-    value: z.object({ name: z.string(), shape: z.array(z.union([z.string(), z.number()])) }),
-    scoremap: z.object({ name: z.string(), shape: z.array(z.union([z.string(), z.number()])) }),
-  }),
-  calibration: z.object({ temperature: z.number().positive(), interval: z.number(), fitted_on: z.string() }),
+  outputs: z.object({ probs: outputSchema, value: outputSchema, scoremap: outputSchema }),
+  calibration: calibrationSchema,
+  /** Which rater panel and scale the served head (`outputs`) answers on. */
+  panel: z.object({ dataset: z.string(), scale: z.tuple([z.number(), z.number()]) }).optional(),
+  /** Further heads, by panel name. */
+  panels: z.record(z.string(), panelHeadSchema).optional(),
+  /** Per tier this model answers, how it runs; absent in cards exported before tiers were configured. */
+  serving: z.object({ tiers: z.record(z.string(), tierConfigSchema) }).optional(),
   alignment: z.object({ framing: z.string(), size: z.number().int(), template: alignmentTemplateSchema.nullable() }),
   metrics: z.record(z.string(), z.record(z.string(), z.unknown())),
   training: z.record(z.string(), z.unknown()),
@@ -46,6 +63,7 @@ export const modelCardSchema = z.object({
 });
 
 export type ModelCard = z.infer<typeof modelCardSchema>;
+export type PanelHead = z.infer<typeof panelHeadSchema>;
 export type AlignmentTemplate = z.infer<typeof alignmentTemplateSchema>;
 
 /** Validates a parsed card; throws with the zod issues when training and serving disagree. */
@@ -53,8 +71,15 @@ export function parseModelCard(json: unknown): ModelCard {
   return modelCardSchema.parse(json);
 }
 
-/** The label vector l = [min : step : max] (K entries). */
+/** The label vector l = [min : step : max] (K entries) of a card or a panel head. */
 export function labelVector(card: Pick<ModelCard, "labels">): Float64Array {
   const { min, step, k } = card.labels;
   return Float64Array.from({ length: k }, (_, i) => min + i * step);
+}
+
+/** Every output the card's graph has: the served head's, then each panel head's. */
+export function cardOutputNames(card: ModelCard): string[] {
+  const { probs, value, scoremap } = card.outputs;
+  const panels = Object.values(card.panels ?? {}).flatMap((p) => [p.outputs.probs.name, p.outputs.value.name]);
+  return [probs.name, value.name, scoremap.name, ...panels];
 }

@@ -76,6 +76,7 @@ def mebeauty(split: str, size: int = 64, limit: int | None = None) -> Split:
     arr = _cached(f"mebeauty-{split}-{len(rows)}", [root / r["crop"] for r in rows], size)
     y = torch.tensor([float(r["mean"]) for r in rows])
     sigma = torch.tensor([float(r["std"]) for r in rows])
+    rows = [r | {"group": f"{r['ethnicity']}-{r['gender']}", "source": "mebeauty"} for r in rows]
     return Split(torch.from_numpy(arr), y, sigma, rows)
 
 
@@ -104,14 +105,28 @@ def aaf(split: str = "train", size: int = 64, limit: int | None = None) -> Split
     return Split(torch.from_numpy(arr), torch.tensor([float(r["age"]) for r in rows]), None, rows)
 
 
+def scut(split: str, size: int = 128, limit: int | None = None) -> Split:
+    """SCUT-FBP5500 (1-5 scale, mean of 60 raters, no per-image spread), its official 60/40 split
+    (val: a fixed 10% of the 60%), aligned by the serving pipeline into MEBeauty's framing (its
+    faces come with background, so they go through the same detector and template as uploads)."""
+    root = aligned_dir("scut", "mebeauty", size)  # aligned at the training size where prepared, as serving aligns
+    if not (root / "labels.csv").exists():
+        root = aligned_dir("scut", "mebeauty", 128)
+    if not (root / "labels.csv").exists():
+        raise FileNotFoundError(f"{root} is missing: run `npm run prepare-data -- --set scut --framing mebeauty --size 128` first")
+    rows = [r | {"group": f"{r['ethnicity']}-{r['gender']}", "source": "scut"} for r in _rows(root / "labels.csv") if r["split"] == split][:limit]
+    arr = _cached(f"scut-{root.name}-{split}-{len(rows)}", [root / r["file"] for r in rows], size)
+    return Split(torch.from_numpy(arr), torch.tensor([float(r["mean"]) for r in rows]), None, rows)
+
+
 def concat(a: Split, b: Split) -> Split:
     """Training splits side by side (σ is per-image only where both have it)."""
     sigma = torch.cat([a.sigma, b.sigma]) if a.sigma is not None and b.sigma is not None else None
     return Split(torch.cat([a.images, b.images]), torch.cat([a.y, b.y]), sigma, a.meta + b.meta)
 
 
-DATASETS = {"utkface": utkface, "mebeauty": mebeauty, "aaf": aaf}
-TASK_OF = {"utkface": "age", "mebeauty": "attractiveness", "aaf": "age"}
+DATASETS = {"utkface": utkface, "mebeauty": mebeauty, "aaf": aaf, "scut": scut}
+TASK_OF = {"utkface": "age", "mebeauty": "attractiveness", "aaf": "age", "scut": "attractiveness"}
 
 
 def load(dataset: str, split: str, size: int, limit: int | None = None) -> Split:

@@ -9,14 +9,15 @@ from .metrics import MINOR_AGE, minor_guard, summary
 
 
 @torch.no_grad()
-def predict(net, method: Method, images: torch.Tensor, flip: bool = True, batch: int = 256):
-    """Returns (pred [N], probs [N,K] or None); probs are averaged over the image and its mirror."""
+def predict(net, method: Method, images: torch.Tensor, flip: bool = True, batch: int = 256, panel: str | None = None):
+    """Returns (pred [N], probs [N,K] or None); probs are averaged over the image and its mirror.
+    panel: which head answers (None: the served one)."""
     net.eval()
     preds, probs = [], []
     for i in range(0, len(images), batch):
         x = to_nchw(images[i:i + batch])
         views = [x, x.flip(3)] if flip else [x]
-        outs = [net(v) for v in views]
+        outs = [net.head(net.feature_maps(v), panel) for v in views]
         if method.has_distribution:
             p = torch.stack([torch.softmax(o, 1) for o in outs]).mean(0)
             probs.append(p)
@@ -44,8 +45,9 @@ def fit_temperature(probs: torch.Tensor, labels: torch.Tensor, y: torch.Tensor, 
     return float(min(grid, key=lambda t: (abs(coverage(probs, labels, y, t) - target), abs(t - 1))))
 
 
-def evaluate_split(net, method: Method, split, task: str, temperature: float = 1.0, flip: bool = True) -> dict:
-    pred, probs = predict(net, method, split.images, flip=flip)
+def evaluate_split(net, method: Method, split, task: str, temperature: float = 1.0, flip: bool = True,
+                   panel: str | None = None) -> dict:
+    pred, probs = predict(net, method, split.images, flip=flip, panel=panel)
     lo = hi = None
     if probs is not None:
         lo, hi = interval90(probs, method.labels, temperature)
@@ -56,3 +58,30 @@ def evaluate_split(net, method: Method, split, task: str, temperature: float = 1
         p = L.temperature_probs(probs.double(), temperature) if temperature != 1.0 else probs.double()
         out["minor_guard"] = minor_guard(p[:, method.labels < MINOR_AGE].sum(1).numpy(), split.y.numpy())
     return out
+
+
+def evaluate_sets(net, methods: dict, set_panels: dict[str, str | None], task: str, size: int, limit: int | None = None,
+                  flip: bool = True, val_splits: dict | None = None) -> tuple[dict, dict]:
+    """Per panel (head), the interval temperature fitted on the pooled validation splits of its
+    sets; every set's val and test metrics under it ({"<set>:val"|"<set>:test": summary})."""
+    from .data import concat, load
+
+    vals = val_splits or {name: load(name, "val", size, limit) for name in set_panels}
+    temperatures, sets = {}, {}
+    for panel, method in methods.items():
+        names = [n for n, p in set_panels.items() if p == panel]
+        if not names:
+            continue
+        temperature = 1.0
+        if method.has_distribution:
+            probs = [predict(net, method, vals[n].images, flip=flip, panel=panel)[1] for n in names]
+            temperature = fit_temperature(torch.cat(probs), method.labels, torch.cat([vals[n].y for n in names]))
+        temperatures[panel] = temperature
+        for name in names:
+            for part in ("val", "test"):
+                split = vals[name] if part == "val" else load(name, "test", size, limit)
+                sets[f"{name}:{part}"] = evaluate_split(net, method, split, task, temperature, flip, panel)
+                if method.has_distribution and part == "test":
+                    _, probs = predict(net, method, split.images, flip=flip, panel=panel)
+                    sets[f"{name}:{part}"]["coverage90_uncalibrated"] = coverage(probs, method.labels, split.y, 1.0)
+    return temperatures, sets

@@ -21,48 +21,78 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from . import labels as L
 from .data import REPO, TASK_OF, load
-from .evaluate import coverage, evaluate_split, fit_temperature, predict
+from .evaluate import evaluate_sets, predict
+from .metrics import summary
+from .robustness import suite
 from .losses import Method
 from .model import WIDTHS, DLDLNet, param_count
 
 TEMPLATES = REPO / "training" / "templates"
+CHECKPOINTS = REPO / "training" / "checkpoints"
 FRAMING = {"utkface": "utkface", "mebeauty": "mebeauty"}
 DATA = {
     "utkface": {"name": "UTKFace", "citation": "Zhang, Song, Qi. Age Progression/Regression by Conditional Adversarial Autoencoder. CVPR 2017",
                 "splits": "utkface/labels.csv split column (fixed hash split 80/10/10)"},
     "mebeauty": {"name": "MEBeauty", "citation": "Lebedeva, Guo, Ying. MEBeauty: a multi-ethnic facial beauty dataset in-the-wild. Neural Computing and Applications 2022",
                  "splits": "mebeauty/scores.csv split column (official 2022 split)"},
+    "scut": {"name": "SCUT-FBP5500", "citation": "Liang, Lin, Jin, Xie, Li. SCUT-FBP5500: A Diverse Benchmark Dataset for Multi-Paradigm Facial Beauty Prediction. ICPR 2018",
+             "splits": "official 60/40 split (scut-fbp5500/labels.csv; val a fixed 10% of the 60%), aligned into MEBeauty's framing by npm run prepare-data"},
     "aaf": {"name": "All-Age-Faces (AAF)", "citation": "Cheng, Li, Wang, Wang. Exploiting effective facial patches for robust gender recognition. Tsinghua Science and Technology 2019",
-            "splits": "official train list only (aaf/labels.csv), aligned into UTKFace's framing by npm run prepare-data; extra training data"},
+            "splits": "official train list (aaf/labels.csv) aligned into UTKFace's framing by npm run prepare-data, split 80/10/10 "
+                      "by SHA-1 of the file stem mod 10 (0 test, 1 val; training/dldl/data.py hash_split)"},
 }
 LICENCE = ("Weights trained on research datasets whose terms allow research and non-commercial use only; "
            "the model inherits those terms. Code: project licence.")
 
 
 class ServingGraph(nn.Module):
-    """uint8 NHWC in, (probs, value, scoremap) out."""
+    """uint8 NHWC in; out: (probs, value, scoremap) of the served head, then (probs_<panel>,
+    value_<panel>) of each further rater panel's head."""
 
-    def __init__(self, net: DLDLNet, labels: torch.Tensor):
+    def __init__(self, net: DLDLNet, methods: dict):
         super().__init__()
         self.net = net
-        self.register_buffer("labels", labels.float())
+        self.register_buffer("labels", methods[None].labels.float())
+        self.panels = [p for p in methods if p is not None]
+        for p in self.panels:
+            self.register_buffer(f"labels_{p}", methods[p].labels.float())
 
     def forward(self, image: torch.Tensor):
         x = image.permute(0, 3, 1, 2).float()
         maps = self.net.feature_maps(x)
         probs = torch.softmax(self.net.head(maps), dim=1)
-        value = probs @ self.labels
-        return probs, value, self.net.score_map(maps, probs)
+        out = [probs, probs @ self.labels, self.net.score_map(maps, probs)]
+        for p in self.panels:
+            panel_probs = torch.softmax(self.net.head(maps, p), dim=1)
+            out += [panel_probs, panel_probs @ getattr(self, f"labels_{p}")]
+        return tuple(out)
 
 
-def load_run(run: Path) -> tuple[DLDLNet, dict, Method, L.LabelSpace]:
+def run_args(result: dict) -> argparse.Namespace:
+    """A run's arguments, with today's defaults for options added after it was trained."""
+    from .train import parse_args
+
+    return argparse.Namespace(**{**vars(parse_args(["--out", result["args"]["out"]])), **result["args"]})
+
+
+def load_checkpoint(path: Path) -> tuple[DLDLNet, dict]:
+    """A committed stage checkpoint (training/checkpoints/<run>.pt) as a network and its Methods."""
+    from .train import build
+
+    ck = torch.load(path, map_location="cpu")
+    net, methods, _ = build(run_args({"args": ck["args"]}))
+    net.load_state_dict(ck["model"])
+    return net.eval(), methods
+
+
+def load_run(run: Path) -> tuple[DLDLNet, dict, dict, L.LabelSpace]:
+    """The run's best network, its result, its Method per panel (None: the served head), its label space."""
+    from .train import build
+
     result = json.loads((run / "result.json").read_text())
-    args = result["args"]
-    space = L.LabelSpace(**{k: result["labels"][k] for k in ("min", "max", "step")})
-    method = Method(args["method"], space.vector().float(), args["lam"])
-    net = DLDLNet(WIDTHS[args["arch"]], method.outputs)
+    net, methods, space = build(run_args(result))
     net.load_state_dict(torch.load(run / "best.pt", map_location="cpu")["model"])
-    return net.eval(), result, method, space
+    return net.eval(), result, methods, space
 
 
 # Large weight tensors are stored as float16 (half the bytes: the edge bundle has a hard size
@@ -106,11 +136,12 @@ def store_weights_fp16(model: onnx.ModelProto) -> None:
     graph.node.extend(nodes)
 
 
-def export_onnx(net: DLDLNet, labels: torch.Tensor, size: int, path: Path) -> None:
-    graph = ServingGraph(net, labels).eval()
+def export_onnx(net: DLDLNet, methods: dict, size: int, path: Path) -> None:
+    graph = ServingGraph(net, methods).eval()
     dummy = torch.zeros(2, size, size, 3, dtype=torch.uint8)
-    torch.onnx.export(graph, (dummy,), str(path), input_names=["image"], output_names=["probs", "value", "scoremap"],
-                      dynamic_axes={"image": {0: "N"}, "probs": {0: "N"}, "value": {0: "N"}, "scoremap": {0: "N"}},
+    outputs = ["probs", "value", "scoremap"] + [f"{kind}_{p}" for p in graph.panels for kind in ("probs", "value")]
+    torch.onnx.export(graph, (dummy,), str(path), input_names=["image"], output_names=outputs,
+                      dynamic_axes={name: {0: "N"} for name in ["image", *outputs]},
                       opset_version=13, do_constant_folding=True)
     model = onnx.load(str(path))
     store_weights_fp16(model)
@@ -128,13 +159,37 @@ def alignment(dataset: str, size: int) -> dict:
 
 
 def training_stages(result: dict) -> list[dict]:
-    """The chain of runs behind this one, oldest first: each --init names its parent's checkpoint,
-    so a warm restart or a transfer shows every stage's budget and the command that reproduces it."""
+    """The chain of runs behind this one, oldest first: each --init names its parent (a run's
+    checkpoint, a committed checkpoint that carries its stages, or a served ONNX model whose card
+    was saved beside the run as init.json), so every stage's budget and command show."""
     args = result["args"]
-    parent = Path(args["init"]).parent / "result.json" if args.get("init") else None
-    earlier = training_stages(json.loads((REPO / parent).read_text())) if parent and (REPO / parent).exists() else []
-    return earlier + [{"run": args["out"], "dataset": "+".join([args["dataset"], *args.get("extra", [])]), "epochs": args["epochs"], "lr": args["lr"],
-                       "lr_step": args["lr_step"], "seconds": result["seconds"], "command": result["command"]}]
+    init = args.get("init")
+    earlier: list[dict] = []
+    if init and init.endswith(".onnx"):
+        saved = REPO / args["out"] / "init.json"
+        if saved.exists():
+            parent = json.loads(saved.read_text())
+            earlier = parent["training"].get("stages", []) + [{"served_model": parent["name"], "version": parent["version"],
+                                                               "note": "warm start from the served ONNX (onnx_init.py)"}]
+    elif init:
+        parent = REPO / Path(init).parent / "result.json"
+        if parent.exists():
+            earlier = training_stages(json.loads(parent.read_text()))
+        elif (REPO / init).exists():
+            earlier = torch.load(REPO / init, map_location="cpu").get("stages", [])
+    return earlier + [{"run": args["out"], "dataset": "+".join([args["dataset"], *args.get("extra", [])]), "epochs": args["epochs"],
+                       "lr": args["lr"], "schedule": args.get("schedule", "step"), "lr_step": args["lr_step"],
+                       "seconds": result["seconds"], "command": result["command"]}]
+
+
+def sigma_note(args: dict) -> str | float:
+    if TASK_OF[args["dataset"]] == "age":
+        return args["sigma"]
+    scale = args.get("sigma_scale", 1.0)
+    note = f"MEBeauty: per-image rater std x {scale}"
+    if "scut" in args.get("extra", []):
+        note += f"; SCUT-FBP5500: constant {args['scut_sigma']} x {scale} (no per-image rater spread)"
+    return note + ("; centres moved so each truncated distribution's mean is the label" if args.get("match_mean") else "")
 
 
 def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelSpace, scoremap_hw) -> dict:
@@ -160,12 +215,16 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
         "calibration": {"temperature": result["temperature"], "interval": 0.9, "fitted_on": f"{dataset}:val",
                         "how": "probs' = softmax(log(probs) / temperature); the 90% interval is its 5%..95% quantiles"},
         "alignment": alignment(dataset, size),
-        "metrics": {f"{dataset}:test": result["test"], f"{dataset}:val": result["val"]},
+        "metrics": result.get("sets") or {f"{dataset}:test": result["test"], f"{dataset}:val": result["val"]},
         "evaluation": {"flip_averaged": not args.get("no_flip_eval", False), "weights": "BatchNorm folded, tensors >= "
                        f"{FP16_MIN_ELEMENTS} elements stored as float16 (computed in float32)",
                        "command": f"python3 -m training.dldl.export --run {args['out']} --name {name}"},
-        "training": {"method": args["method"], "lambda": args["lam"], "sigma": "per-image rater std" if dataset == "mebeauty" else args["sigma"],
+        "training": {"method": args["method"], "lambda": args["lam"], "sigma": sigma_note(args),
                      "epochs": args["epochs"], "size": size, "batch": args["batch"], "seconds": result["seconds"],
+                     "schedule": {k: args.get(k) for k in ("schedule", "lr", "lr_step", "warmup", "wd", "epoch_size")},
+                     "augmentation": {"geometric_and_colour": True, "photo_variation_share": args.get("robust", 0.0)},
+                     "mix": {"balance_power": args.get("balance"), **result.get("mix", {})},
+                     "distillation": {"teacher": args.get("teacher"), "weight": args.get("distill")} if args.get("teacher") else None,
                      "hardware": result["hardware"], "seed": args["seed"], "init": args.get("init"),
                      "command": result["command"], "stages": training_stages(result)},
         "data": [DATA[dataset]] + [DATA[extra] for extra in args.get("extra", [])]
@@ -174,21 +233,69 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
     }
 
 
-def served_metrics(net: DLDLNet, method: Method, result: dict) -> dict:
-    """Re-fit the interval temperature and re-measure val/test on the network as served."""
+def set_panels(result: dict) -> dict[str, str | None]:
+    from .train import panel_of
+
+    args = run_args(result)
+    return {name: panel_of(args, name) for name in [args.dataset, *args.extra]}
+
+
+def served_metrics(net: DLDLNet, methods: dict, result: dict) -> dict:
+    """Re-fit the interval temperatures and re-measure every set's val/test on the network as served."""
     args = result["args"]
-    dataset, task = args["dataset"], TASK_OF[args["dataset"]]
-    flip = not args.get("no_flip_eval", False)
-    val = load(dataset, "val", args["size"], args.get("limit"))
-    test = load(dataset, "test", args["size"], args.get("limit"))
-    _, val_probs = predict(net, method, val.images, flip=flip)
-    temperature = fit_temperature(val_probs, method.labels, val.y)
-    out = dict(result, temperature=temperature,
-               val=evaluate_split(net, method, val, task, temperature, flip),
-               test=evaluate_split(net, method, test, task, temperature, flip))
-    _, test_probs = predict(net, method, test.images, flip=flip)
-    out["test"]["coverage90_uncalibrated"] = coverage(test_probs, method.labels, test.y, 1.0)
+    temperatures, sets = evaluate_sets(net, methods, set_panels(result), TASK_OF[args["dataset"]], args["size"], args.get("limit"),
+                                       not args.get("no_flip_eval", False))
+    return dict(result, temperature=temperatures[None], temperatures={p: t for p, t in temperatures.items() if p},
+                sets=sets, val=sets[f"{args['dataset']}:val"], test=sets[f"{args['dataset']}:test"])
+
+
+# What each tier runs with a model (the router reads `serving.tiers` from the card): the edge
+# models answer `fast` (and `standard`'s fallback) in one pass; the runner models answer
+# `standard` in one pass and `accurate` flip-averaged.
+TIERS = {"edge": {"fast": {"flip": False}}, "runner": {"standard": {"flip": False}, "accurate": {"flip": True}}}
+SERVED_BY = {"tiny": "edge", "thin": "runner"}
+
+
+def tier_metrics(net: DLDLNet, method: Method, split, task: str, flip: bool, panel: str | None) -> dict:
+    pred, _ = predict(net, method, split.images, flip=flip, panel=panel)
+    err = pred.double() - split.y.double()
+    out = {"n": int(len(err)), "mae": float(err.abs().mean()), "mean_error": float(err.mean())}
+    if task == "age":
+        out["bands"] = summary(pred.numpy(), split.y.numpy(), task="age")["bands"]
+    else:
+        out["pc"] = float(np.corrcoef(pred.numpy(), split.y.numpy())[0, 1])
     return out
+
+
+def tiers(net: DLDLNet, methods: dict, result: dict) -> dict:
+    """Per tier this model serves: its configuration and its metrics on every test set."""
+    args = result["args"]
+    panels = set_panels(result)
+    tests = {name: load(name, "test", args["size"], args.get("limit")) for name in panels}
+    task = TASK_OF[args["dataset"]]
+    return {tier: {"config": config, "metrics": {f"{name}:test": tier_metrics(net, methods[panels[name]], split, task, config["flip"], panels[name])
+                                                 for name, split in tests.items()}}
+            for tier, config in TIERS[SERVED_BY[args["arch"]]].items()}
+
+
+def robustness_report(net: DLDLNet, methods: dict, result: dict) -> dict:
+    args = result["args"]
+    out = {}
+    for name, panel in set_panels(result).items():
+        split = load(name, "test", args["size"], args.get("limit"))
+        out[f"{name}:test"] = suite(net, methods[panel], split.images, split.y, panel=panel)
+    return out
+
+
+def save_checkpoint(run: Path, result: dict, folder: Path = CHECKPOINTS) -> Path:
+    """The float32 weights of a finished stage, committed so that a fresh machine can continue
+    from it (`--init training/checkpoints/<run>.pt`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run.name}.pt"
+    state = torch.load(run / "best.pt", map_location="cpu")
+    torch.save({"model": {k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()}, "args": state["args"],
+                "stages": training_stages(result)}, path)
+    return path
 
 
 def main(argv=None) -> None:
@@ -196,18 +303,37 @@ def main(argv=None) -> None:
     p.add_argument("--run", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--models", default=str(REPO / "models"))
+    p.add_argument("--checkpoints", default=str(CHECKPOINTS), help="where the stage's float32 checkpoint goes")
+    p.add_argument("--no-robustness", action="store_true", help="skip the robustness suite")
     a = p.parse_args(argv)
-    trained, result, method, space = load_run(Path(a.run))
+    trained, result, methods, space = load_run(Path(a.run))
+    method = methods[None]
     net = fold_and_round(trained)
-    result = served_metrics(net, method, result)
+    result = served_metrics(net, methods, result)
+    checkpoint = save_checkpoint(Path(a.run), result, Path(a.checkpoints))
     models = Path(a.models)
     models.mkdir(parents=True, exist_ok=True)
     onnx_path = models / f"{a.name}.onnx"
-    export_onnx(net, method.labels, result["args"]["size"], onnx_path)
+    export_onnx(net, methods, result["args"]["size"], onnx_path)
     size = result["args"]["size"]
     with torch.no_grad():
         hw = list(net.feature_maps(torch.zeros(1, 3, size, size)).shape[2:])
-    (models / f"{a.name}.json").write_text(json.dumps(card(a.name, onnx_path, net, result, space, hw), indent=1) + "\n")
+    doc = card(a.name, onnx_path, net, result, space, hw)
+    tiered = tiers(net, methods, result)
+    doc["serving"] = {"tiers": {t: v["config"] for t, v in tiered.items()}}
+    doc["tiers"] = tiered
+    doc["training"]["checkpoint"] = str(checkpoint.resolve().relative_to(REPO)) if checkpoint.resolve().is_relative_to(REPO) else str(checkpoint)
+    if not a.no_robustness:
+        doc["robustness"] = robustness_report(net, methods, result)
+    panels = set_panels(result)
+    doc["panel"] = {"dataset": result["args"]["dataset"], "scale": [space.min, space.max]}
+    if len(methods) > 1:
+        doc["panels"] = {p: {"dataset": p, "labels": L.LabelSpace(*(float(m.labels[i]) for i in (0, -1)), float(m.labels[1] - m.labels[0])).as_dict(),
+                             "outputs": {"probs": {"name": f"probs_{p}", "shape": ["N", m.outputs]}, "value": {"name": f"value_{p}", "shape": ["N"]}},
+                             "calibration": {"temperature": result["temperatures"][p], "interval": 0.9,
+                                             "fitted_on": "+".join(f"{n}:val" for n, q in panels.items() if q == p)}}
+                         for p, m in methods.items() if p is not None}
+    (models / f"{a.name}.json").write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {onnx_path} and {a.name}.json")
 
 

@@ -27,6 +27,9 @@ class LabelSpace:
 
 AGE = LabelSpace(0.0, 100.0, 1.0)
 ATTRACTIVENESS = LabelSpace(1.0, 10.0, 0.1)
+# SCUT-FBP5500's raters scored 1-5; its own label space, learnt by its own head (a "panel").
+SCUT = LabelSpace(1.0, 5.0, 0.05)
+SPACE_OF = {"utkface": AGE, "aaf": AGE, "mebeauty": ATTRACTIVENESS, "scut": SCUT}
 
 # Age has no per-image rater spread in UTKFace/AAF. sigma=2 years is the paper's choice for
 # Morph (real, not apparent, age): wide enough that neighbouring ages share mass (ages are
@@ -40,6 +43,23 @@ def label_distribution(y: torch.Tensor, sigma: torch.Tensor, labels: torch.Tenso
     sigma = sigma.to(labels.dtype).clamp_min(1e-3).unsqueeze(1)
     logits = -((labels.unsqueeze(0) - y) ** 2) / (2 * sigma**2)
     return torch.softmax(logits, dim=1)  # softmax = exp / sum, numerically safe
+
+
+def mean_matched_distribution(y: torch.Tensor, sigma: torch.Tensor, labels: torch.Tensor, iters: int = 40) -> torch.Tensor:
+    """Eq. 1 cut off at the ends of the label range has its mean pulled inwards: with MEBeauty's
+    rater σ ≈ 1.9 on 1-10, a face rated 2.0 gets a target whose expectation is ≈ 2.5, while the
+    expectation term pulls towards 2.0. This moves each Gaussian's centre so that the truncated
+    distribution's expectation is y itself (bisection: the expectation grows with the centre)."""
+    y = y.to(labels.dtype)
+    step = float(labels[1] - labels[0])
+    y = y.clamp(float(labels[0]) + step / 4, float(labels[-1]) - step / 4)  # the ends are reached only in the limit
+    reach = 50 * sigma.to(labels.dtype).clamp_min(1e-3)
+    lo, hi = labels[0] - reach, labels[-1] + reach
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        below = expectation(label_distribution(mid, sigma, labels), labels) < y
+        lo, hi = torch.where(below, mid, lo), torch.where(below, hi, mid)
+    return label_distribution((lo + hi) / 2, sigma, labels)
 
 
 def expectation(p: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

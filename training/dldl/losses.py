@@ -3,16 +3,16 @@ network has, its training loss, and how to turn outputs into a prediction."""
 import torch
 import torch.nn.functional as F
 
-from .labels import label_distribution, expectation
+from .labels import expectation, label_distribution, mean_matched_distribution
 
 METHODS = ["dldl-v2", "dldl", "er", "dex", "ranking", "mr-l1", "mr-l2"]
 
 
 class Method:
-    def __init__(self, name: str, labels: torch.Tensor, lam: float = 1.0):
+    def __init__(self, name: str, labels: torch.Tensor, lam: float = 1.0, match_mean: bool = False):
         if name not in METHODS:
             raise ValueError(f"unknown method {name!r}; one of {METHODS}")
-        self.name, self.lam = name, lam
+        self.name, self.lam, self.match_mean = name, lam, match_mean
         self.labels = labels.float()
 
     @property
@@ -46,9 +46,14 @@ class Method:
         if n == "er":
             return l1
         if target is None:
-            target = label_distribution(y, sigma, labels).float()
+            target = self.target(y, sigma)
         kl = F.kl_div(logp, target, reduction="batchmean")  # KL(p || p̂)
         return kl if n == "dldl" else kl + self.lam * l1
+
+    def target(self, y: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """The label distribution learnt for label y: Eq. 1, or its mean-matched variant."""
+        make = mean_matched_distribution if self.match_mean else label_distribution
+        return make(y.float(), sigma, self.labels.double()).float()
 
     def predict(self, out: torch.Tensor) -> torch.Tensor:
         if self.name in ("mr-l1", "mr-l2"):

@@ -30,11 +30,15 @@ class DLDLNet(nn.Module):
     takes raw pixels and no client can normalise differently.
     """
 
-    def __init__(self, width: float, outputs: int, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)):
+    def __init__(self, width: float, outputs: int, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
+                 panels: dict[str, int] | None = None):
         super().__init__()
         self.features = conv_blocks(width)
         self.hybrid_max = nn.MaxPool2d(2, ceil_mode=True)
         self.fc = nn.Linear(int(512 * width), outputs)
+        # Further heads on the same features, one per extra rater panel (attractiveness trained on
+        # several datasets whose scales and raters differ); `fc` is the served panel's head.
+        self.panel_fc = nn.ModuleDict({name: nn.Linear(int(512 * width), k) for name, k in (panels or {}).items()})
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255.0)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255.0)
         for m in self.modules():
@@ -44,8 +48,9 @@ class DLDLNet(nn.Module):
     def feature_maps(self, x: torch.Tensor) -> torch.Tensor:
         return self.features((x - self.mean) / self.std)
 
-    def head(self, maps: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.hybrid_max(maps).mean(dim=(2, 3)))
+    def head(self, maps: torch.Tensor, panel: str | None = None) -> torch.Tensor:
+        fc = self.fc if panel is None else self.panel_fc[panel]
+        return fc(self.hybrid_max(maps).mean(dim=(2, 3)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.feature_maps(x))

@@ -14,6 +14,8 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
+from . import labels as L
+from .losses import Method
 from .model import DLDLNet
 
 
@@ -48,3 +50,38 @@ def from_onnx(path: Path, width: float, outputs: int, images: torch.Tensor) -> D
         elif not isinstance(layer, nn.BatchNorm2d):
             x = layer(x)
     return net
+
+
+def served_from_onnx(path: Path, width: float, outputs: int, panels: dict[str, int] | None = None) -> DLDLNet:
+    """The network exactly as served (BatchNorm folded, float16-rounded weights), for evaluating
+    a committed model without its checkpoint."""
+    weights = folded_weights(path)
+    net = DLDLNet(width, outputs, panels=panels).eval()
+    for p in panels or {}:
+        net.panel_fc[p].weight.data.copy_(weights[f"panel_fc.{p}.weight"]); net.panel_fc[p].bias.data.copy_(weights[f"panel_fc.{p}.bias"])
+    layers = list(net.features)
+    for i, layer in enumerate(layers):
+        if isinstance(layer, nn.Conv2d):
+            conv = nn.Conv2d(layer.in_channels, layer.out_channels, 3, padding=1, bias=True)
+            conv.weight.data.copy_(weights[f"features.{i}.weight"]); conv.bias.data.copy_(weights[f"features.{i}.bias"])
+            layers[i], layers[i + 1] = conv, nn.Identity()
+    net.features = nn.Sequential(*layers)
+    net.mean.copy_(weights["mean"]); net.std.copy_(weights["std"])
+    net.fc.weight.data.copy_(weights["fc.weight"]); net.fc.bias.data.copy_(weights["fc.bias"])
+    return net.eval()
+
+
+def served_network(card_path: Path, panel: str | None = None) -> tuple[DLDLNet, Method]:
+    """A committed model as served, from its card and the ONNX file beside it, with the Method
+    of the head `panel` (None: the served one; else one of card["panels"])."""
+    import json
+
+    card_path = Path(card_path)
+    card = json.loads(card_path.read_text())
+    method_of = lambda labels: Method(card["training"]["method"], L.LabelSpace(labels["min"], labels["max"], labels["step"]).vector().float(),
+                                      card["training"]["lambda"])
+    panels = {p: method_of(v["labels"]) for p, v in card.get("panels", {}).items()}
+    method = method_of(card["labels"]) if panel is None else panels[panel]
+    net = served_from_onnx(card_path.parent / card["file"], card["architecture"]["width"], card["labels"]["k"],
+                           {p: m.outputs for p, m in panels.items()})
+    return net, method

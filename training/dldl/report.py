@@ -124,7 +124,8 @@ def _heat(v: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def score_map_figure(run: Path, out: Path, per_band: int = 4, scale: int = 2) -> None:
-    net, _, method, _ = load_run(run)
+    net, _, methods, _ = load_run(run)
+    method = methods[None]
     test = load("utkface", "test", 64)
     size = test.images.shape[1]
     tiles = []
@@ -145,7 +146,8 @@ def score_map_figure(run: Path, out: Path, per_band: int = 4, scale: int = 2) ->
 @torch.no_grad()
 def occlusion_figure(run: Path, out: Path, patch: int = 12, stride: int = 4, limit: int = 300) -> dict:
     """Relative MAE increase when a patch x patch square filled with the training mean covers each position."""
-    net, _, method, _ = load_run(run)
+    net, _, methods, _ = load_run(run)
+    method = methods[None]
     test = load("utkface", "test", 64, limit)
     base_pred, _ = predict(net, method, test.images, flip=False)
     base = float((base_pred - test.y).abs().mean())

@@ -22,7 +22,7 @@ import torch
 from . import labels as L
 from .augment import augment, robust_augment, to_nchw
 from .data import TASK_OF, Split, concat, load
-from .evaluate import coverage, evaluate_split, fit_temperature, predict
+from .evaluate import evaluate_sets, predict
 from .losses import METHODS, Method
 from .model import WIDTHS, DLDLNet, param_count
 from .onnx_init import from_onnx
@@ -36,7 +36,10 @@ def parse_args(argv=None):
     p.add_argument("--method", choices=METHODS, default="dldl-v2")
     p.add_argument("--lam", type=float, default=1.0, help="λ weighting the expectation L1 term")
     p.add_argument("--delta", type=float, default=None, help="label step Δl (default 1 year / 0.1 point)")
-    p.add_argument("--sigma", type=float, default=L.AGE_SIGMA, help="σ where the data has no per-image std")
+    p.add_argument("--sigma", type=float, default=L.AGE_SIGMA, help="σ where the data has no per-image std (age)")
+    p.add_argument("--scut-sigma", type=float, default=0.35, help="σ of SCUT-FBP5500's labels (no per-image rater spread: a constant)")
+    p.add_argument("--sigma-scale", type=float, default=1.0, help="multiplies every attractiveness σ (MEBeauty's per-image rater std, SCUT's constant)")
+    p.add_argument("--match-mean", action="store_true", help="label distributions whose truncated mean is the label (labels.mean_matched_distribution)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--schedule", choices=["step", "cosine"], default="step", help="lr x0.1 every --lr-step epochs, or cosine to 0")
     p.add_argument("--lr-step", type=int, default=None, help="step schedule: epochs between lr x0.1 (default: epochs*2//3)")
@@ -57,9 +60,10 @@ def parse_args(argv=None):
     p.add_argument("--limit", type=int, default=None, help="use only the first N images per split (tests)")
     p.add_argument("--init", default=None, help="checkpoint (.pt) or served model (.onnx) that initialises this one: the backbone "
                                                  "(transfer) or, where K matches, all of it (warm restart)")
-    p.add_argument("--extra", choices=["aaf"], action="append", default=[],
+    p.add_argument("--extra", choices=["aaf", "scut"], action="append", default=[],
                    help="more data in the same task and framing, its train/val/test splits beside --dataset's "
-                        "(aaf: aligned by `npm run prepare-data -- --set aaf`)")
+                        "(aaf, scut: aligned by `npm run prepare-data -- --set aaf|scut`); a set on another scale "
+                        "(scut's 1-5) gets a head of its own, a rater panel")
     p.add_argument("--no-flip-eval", action="store_true")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--out", required=True)
@@ -67,14 +71,33 @@ def parse_args(argv=None):
 
 
 def label_space(dataset: str, delta: float | None) -> L.LabelSpace:
-    base = L.AGE if TASK_OF[dataset] == "age" else L.ATTRACTIVENESS
+    base = L.SPACE_OF[dataset]
     return base if delta is None else L.LabelSpace(base.min, base.max, delta)
 
 
-def build(args) -> tuple[DLDLNet, Method, L.LabelSpace]:
+def panel_of(args, name: str) -> str | None:
+    """The head a set's labels train: `fc` (None) when it shares --dataset's scale, else its own."""
+    return None if L.SPACE_OF[name] == L.SPACE_OF[args.dataset] else name
+
+
+def build(args) -> tuple[DLDLNet, dict[str | None, Method], L.LabelSpace]:
+    """The network and one Method per panel (None: --dataset's, served as `fc`)."""
     space = label_space(args.dataset, args.delta)
-    method = Method(args.method, space.vector().float(), args.lam)
-    return DLDLNet(WIDTHS[args.arch], method.outputs), method, space
+    methods = {None: Method(args.method, space.vector().float(), args.lam, args.match_mean)}
+    for name in args.extra:
+        if (panel := panel_of(args, name)) is not None:
+            methods[panel] = Method(args.method, L.SPACE_OF[name].vector().float(), args.lam, args.match_mean)
+    net = DLDLNet(WIDTHS[args.arch], methods[None].outputs, panels={p: m.outputs for p, m in methods.items() if p})
+    return net, methods, space
+
+
+def label_sigma(args, name: str, split: Split) -> torch.Tensor:
+    """σ of each label of a set: age's constant, MEBeauty's per-image rater std, SCUT's constant;
+    attractiveness σ times --sigma-scale."""
+    if TASK_OF[name] == "age":
+        return torch.full((len(split.y),), args.sigma)
+    base = split.sigma if split.sigma is not None else torch.full((len(split.y),), args.scut_sigma)
+    return base * args.sigma_scale
 
 
 def init_from(net: DLDLNet, state: dict) -> list[str]:
@@ -110,7 +133,11 @@ def splits(args) -> dict[str, dict[str, Split]]:
     for extra in args.extra:
         if TASK_OF[extra] != TASK_OF[args.dataset]:
             raise SystemExit(f"--extra {extra} holds {TASK_OF[extra]} labels; --dataset {args.dataset} is not such a set")
-    return {part: {name: load(name, part, args.size, args.limit) for name in names} for part in ("train", "val")}
+    out = {part: {name: load(name, part, args.size, args.limit) for name in names} for part in ("train", "val")}
+    for name, split in out["train"].items():  # every training label with its σ and its panel
+        split.sigma = label_sigma(args, name, split)
+        split.meta = [r | {"panel": panel_of(args, name)} for r in split.meta]
+    return out
 
 
 def pooled(parts: dict[str, Split]) -> Split:
@@ -118,6 +145,19 @@ def pooled(parts: dict[str, Split]) -> Split:
     for split in parts.values():
         out = split if out is None else concat(out, split)
     return out
+
+
+def validation_score(net, methods, args, vals: dict[str, Split]) -> float:
+    """Model selection: the pooled MAE of one panel's sets; with several panels, the mean over
+    sets of MAE / the scale's width (so a 1-5 and a 1-10 scale weigh the same)."""
+    errors = {}
+    for name, split in vals.items():
+        panel = panel_of(args, name)
+        pred, _ = predict(net, methods[panel], split.images, flip=False, panel=panel)
+        errors[name] = (pred - split.y).abs()
+    if len(methods) == 1:
+        return float(torch.cat(list(errors.values())).mean())
+    return float(np.mean([float(e.mean()) / (L.SPACE_OF[n].max - L.SPACE_OF[n].min) for n, e in errors.items()]))
 
 
 def scheduler(opt, args, steps_per_epoch: int):
@@ -135,13 +175,16 @@ def main(argv=None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     gen = seed_everything(args.seed)
-    net, method, space = build(args)
+    net, methods, space = build(args)
+    method = methods[None]
     device = torch.device(args.device)
     task = TASK_OF[args.dataset]
     parts = splits(args)
-    train, val = pooled(parts["train"]), pooled(parts["val"])
+    train = pooled(parts["train"])
     if args.init:
         init_from(net, initial_state(args.init, args, method.outputs, train, gen))
+        if args.init.endswith(".onnx"):  # the card's stages, before the file is replaced by this run's export
+            (out / "init.json").write_text(Path(args.init).with_suffix(".json").read_text())
     net.to(device).to(memory_format=torch.channels_last)  # oneDNN's fast layout on CPU
     weights = balanced_weights([r.get("group", "") for r in train.meta], train.y, args.balance) if args.balance is not None else None
     per_epoch = args.epoch_size or len(train.y)
@@ -157,8 +200,10 @@ def main(argv=None) -> dict:
         ck = torch.load(out / "last.pt", map_location="cpu")
         net.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
         gen.set_state(ck["gen"]); start_epoch, best, history, seconds = ck["epoch"], ck["best"], ck["history"], ck["seconds"]
-    sigma_all = train.sigma if train.sigma is not None else torch.full((len(train.y),), args.sigma)
-    y_train = train.y.clamp(space.min, space.max)
+    panels = list(methods)
+    panel_index = torch.tensor([panels.index(r["panel"]) for r in train.meta])
+    y_train = torch.stack([train.y[i].clamp(methods[panels[j]].labels[0], methods[panels[j]].labels[-1])
+                           for i, j in enumerate(panel_index.tolist())]) if len(panels) > 1 else train.y.clamp(space.min, space.max)
     for epoch in range(start_epoch, args.epochs):
         net.train()
         t0 = time.time()
@@ -170,11 +215,18 @@ def main(argv=None) -> dict:
             if args.robust:
                 x = robust_augment(x, gen, args.robust)
             x = x.to(device).contiguous(memory_format=torch.channels_last)
-            target = None
-            if teacher is not None:
-                own = L.label_distribution(y_train[idx], sigma_all[idx], method.labels.double()).float()
-                target = (1 - args.distill) * own + args.distill * teacher[idx]
-            loss = method.loss(net(x), y_train[idx].to(device), sigma_all[idx].to(device), target)
+            maps = net.feature_maps(x)
+            loss = torch.zeros(())
+            for j, panel in enumerate(panels):
+                sel = (panel_index[idx] == j).nonzero().squeeze(1)
+                if len(sel) == 0:
+                    continue
+                m, rows = methods[panel], idx[sel]
+                target = None
+                if teacher is not None:
+                    target = (1 - args.distill) * m.target(y_train[rows], train.sigma[rows]) + args.distill * teacher[rows]
+                part = m.loss(net.head(maps[sel], panel), y_train[rows].to(device), train.sigma[rows].to(device), target)
+                loss = loss + part * len(sel) / len(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -182,8 +234,7 @@ def main(argv=None) -> dict:
             total += float(loss) * len(idx); count += len(idx)
         seconds += time.time() - t0
         net.cpu()
-        val_pred, _ = predict(net, method, val.images, flip=False)
-        val_mae = float((val_pred - val.y).abs().mean())
+        val_mae = validation_score(net, methods, args, parts["val"])
         net.to(device)
         history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_mae": val_mae, "lr": opt.param_groups[0]["lr"],
                         "seconds": round(seconds, 1)})
@@ -196,7 +247,7 @@ def main(argv=None) -> dict:
                     "epoch": epoch + 1, "best": best, "history": history, "seconds": seconds}, out / "last.pt")
     mix = mix_report([r.get("group", "") for r in train.meta], train.y,
                      weights if weights is not None else torch.full((len(train.y),), 1 / len(train.y)))
-    result = finish(args, out, method, space, task, parts, history, seconds, mix)
+    result = finish(args, out, methods, space, task, parts, history, seconds, mix)
     print(json.dumps({k: result[k] for k in ("val", "test")}, indent=1), flush=True)
     return result
 
@@ -209,25 +260,14 @@ def load_teacher(path: str, train: Split) -> torch.Tensor:
     return soft["probs"].float()
 
 
-def finish(args, out: Path, method: Method, space: L.LabelSpace, task: str, parts: dict, history, seconds, mix) -> dict:
-    """Test metrics of the best checkpoint, flip-averaged, with the interval temperature fitted on
-    the pooled validation splits; each set's val and test reported on its own."""
-    net = DLDLNet(WIDTHS[args.arch], method.outputs)
+def finish(args, out: Path, methods: dict, space: L.LabelSpace, task: str, parts: dict, history, seconds, mix) -> dict:
+    """Test metrics of the best checkpoint, flip-averaged, with each panel's interval temperature
+    fitted on its pooled validation splits; each set's val and test reported on its own."""
+    net, _, _ = build(args)
     net.load_state_dict(torch.load(out / "best.pt", map_location="cpu")["model"])
-    flip = not args.no_flip_eval
-    val = pooled(parts["val"])
-    temperature = 1.0
-    if method.has_distribution:
-        _, val_probs = predict(net, method, val.images, flip=flip)
-        temperature = fit_temperature(val_probs, method.labels, val.y)
-    sets = {}
-    for name in parts["val"]:
-        for part in ("val", "test"):
-            split = parts["val"][name] if part == "val" else load(name, "test", args.size, args.limit)
-            sets[f"{name}:{part}"] = evaluate_split(net, method, split, task, temperature, flip)
-            if method.has_distribution and part == "test":
-                _, probs = predict(net, method, split.images, flip=flip)
-                sets[f"{name}:{part}"]["coverage90_uncalibrated"] = coverage(probs, method.labels, split.y, 1.0)
+    temperatures, sets = evaluate_sets(net, methods, {name: panel_of(args, name) for name in parts["val"]}, task, args.size,
+                                       args.limit, not args.no_flip_eval, parts["val"])
+    temperature = temperatures[None]
     result = {
         "args": vars(args),
         "command": "python3 -m training.dldl.train " + " ".join(sys.argv[1:]),
@@ -237,6 +277,7 @@ def finish(args, out: Path, method: Method, space: L.LabelSpace, task: str, part
         "hardware": f"{platform.machine()} CPU x{torch.get_num_threads()} threads" if args.device == "cpu" else args.device,
         "history": history,
         "temperature": temperature,
+        "temperatures": {p: t for p, t in temperatures.items() if p is not None},
         "mix": mix,
         "val": sets[f"{args.dataset}:val"],
         "test": sets[f"{args.dataset}:test"],

@@ -14,7 +14,7 @@ import torch
 
 from . import labels as L
 from .data import REPO
-from .export import ServingGraph, fold_and_round, load_run
+from .export import ServingGraph, fold_and_round, load_checkpoint, load_run
 from .metrics import summary
 
 OUT = REPO / "test" / "vectors"
@@ -71,12 +71,18 @@ def synthetic_faces(n: int, size: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def model_vector(card_path: Path, run: Path) -> dict:
+def model_vector(card_path: Path, run: Path | None) -> dict:
+    """PyTorch's outputs for the served graph of a card, from its committed stage checkpoint
+    (or, for a card exported before checkpoints were committed, from its run)."""
     card = json.loads(card_path.read_text())
-    net, _, method, _ = load_run(run)
-    graph = ServingGraph(fold_and_round(net), method.labels).eval()
+    checkpoint = card["training"].get("checkpoint")
+    if checkpoint and run is None:
+        net, methods = load_checkpoint(REPO / checkpoint)
+    else:
+        net, _, methods, _ = load_run(run)
+    graph = ServingGraph(fold_and_round(net), methods).eval()
     images = synthetic_faces(3, card["input"]["size"])
-    probs, value, scoremap = graph(torch.from_numpy(images))
+    probs, value, scoremap = graph(torch.from_numpy(images))[:3]
     return {"model": card["name"], "sha256": card["sha256"],
             "input": {"shape": list(images.shape), "base64": base64.b64encode(images.tobytes()).decode()},
             "outputs": {"probs": probs.tolist(), "value": value.tolist(), "scoremap": scoremap.tolist()}}
@@ -104,10 +110,12 @@ def main(argv=None) -> None:
             meta = json.loads(card.read_text())
             if "evaluation" not in meta:  # not a model card
                 continue
-            run = overrides.get(meta["name"], run_of(meta))
-            if not (REPO / run / "result.json").exists():
-                raise SystemExit(f"{meta['name']}: {run}/result.json is missing; the vectors need the run the card came from")
-            (OUT / "models" / f"{meta['name']}.json").write_text(json.dumps(model_vector(card, REPO / run)) + "\n")
+            run = overrides.get(meta["name"])
+            if run is None and not meta["training"].get("checkpoint"):
+                run = run_of(meta)
+                if not (REPO / run / "result.json").exists():
+                    raise SystemExit(f"{meta['name']}: {run}/result.json is missing; the vectors need the run the card came from")
+            (OUT / "models" / f"{meta['name']}.json").write_text(json.dumps(model_vector(card, REPO / run if run else None)) + "\n")
     print(f"wrote vectors under {OUT}")
 
 

@@ -17,8 +17,12 @@ def test_train_export_and_card(tmp_path):
     assert result["test"]["n"] == 96 and result["test"]["mae"] > 0
     assert 0.1 <= result["temperature"] <= 4.0
     assert len(result["history"]) == 2 and (run / "best.pt").exists()
-    export.main(["--run", str(run), "--name", "T", "--models", str(tmp_path / "models")])
+    export.main(["--run", str(run), "--name", "T", "--models", str(tmp_path / "models"), "--checkpoints", str(tmp_path / "ck")])
     card = json.loads((tmp_path / "models" / "T.json").read_text())
+    assert set(card["serving"]["tiers"]) == {"fast"} and card["tiers"]["fast"]["metrics"]["utkface:test"]["n"] == 96
+    assert card["robustness"]["utkface:test"]["jpeg"][1]["severity"] == 2
+    saved = torch.load(tmp_path / "ck" / "run.pt")
+    assert saved["stages"][-1]["epochs"] == 2 and all(v.dtype != torch.float16 for v in saved["model"].values())
     assert card["labels"]["k"] == 101 and card["input"] == {**card["input"], "layout": "NHWC", "dtype": "uint8", "size": 64}
     graph = onnx.load(str(tmp_path / "models" / "T.onnx"))
     assert [o.name for o in graph.graph.output] == ["probs", "value", "scoremap"]

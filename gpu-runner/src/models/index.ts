@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { parseModelCard, type ModelCard } from "../../../src/models/card";
+import { cardOutputNames, parseModelCard, type ModelCard } from "../../../src/models/card";
 import type { BatchOutputs } from "../batching";
 import type { ExecutionProvider } from "../config";
 import type { Logger } from "../log";
@@ -89,7 +89,7 @@ async function startSession(card: ModelCard, weights: Uint8Array, options: LoadO
     });
   });
 
-  const outputNames = [card.outputs.probs.name, card.outputs.value.name, card.outputs.scoremap.name];
+  const outputNames = cardOutputNames(card);
   if (!sameNames(ready.inputNames, [card.input.name]) || !sameNames(ready.outputNames, outputNames)) {
     await worker.terminate();
     throw new Error(

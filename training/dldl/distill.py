@@ -1,0 +1,49 @@
+"""Soft labels for distillation: the teacher models' flip-averaged label distributions on every
+training image, averaged over the teachers (an ensemble is a better teacher than any member).
+
+    python3 -m training.dldl.distill --teacher models/ThinAgeNet.json [--teacher ...] \\
+        --dataset utkface --extra aaf --out runs/thin-age-soft.pt
+
+Then `train.py --teacher runs/thin-age-soft.pt --distill 0.5` learns
+(1 - 0.5) · Eq. 1's Gaussian + 0.5 · the teacher's distribution, with the expectation term on
+the true label. The file records the training images it was made for, so a run with other data
+options refuses it.
+"""
+import argparse
+import json
+
+import torch
+
+from .data import load
+from .evaluate import predict
+from .onnx_init import served_network
+
+
+def soft_labels(card_paths: list[str], dataset: str, extra: list[str], size: int, limit: int | None = None) -> dict:
+    parts = [load(name, "train", size, limit) for name in [dataset, *extra]]
+    images = torch.cat([p.images for p in parts])
+    probs = None
+    for path in card_paths:
+        net, method = served_network(path)
+        _, p = predict(net, method, images, flip=True)
+        probs = p if probs is None else probs + p
+    return {"probs": (probs / len(card_paths)).half(), "files": [r.get("file") for p in parts for r in p.meta],
+            "teachers": [{k: json.loads(open(path).read())[k] for k in ("name", "version")} for path in card_paths]}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--teacher", action="append", required=True, help="a model card (models/<Name>.json); repeat for an ensemble")
+    p.add_argument("--dataset", default="utkface")
+    p.add_argument("--extra", action="append", default=[])
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--out", required=True)
+    a = p.parse_args(argv)
+    soft = soft_labels(a.teacher, a.dataset, a.extra, a.size, a.limit)
+    torch.save(soft, a.out)
+    print(f"wrote {a.out}: {len(soft['files'])} images, teachers {soft['teachers']}")
+
+
+if __name__ == "__main__":
+    main()
