@@ -53,6 +53,8 @@ export const modelCardSchema = z.object({
   panel: z.object({ dataset: z.string(), scale: z.tuple([z.number(), z.number()]) }).optional(),
   /** Further heads, by panel name. */
   panels: z.record(z.string(), panelHeadSchema).optional(),
+  /** An age model's beauty cut-off: withhold beauty when the calibrated P(age < 18) is above `risk` (chosen on validation). */
+  minor_guard: z.object({ risk: z.number().min(0).max(0.5), chosen_on: z.string() }).optional(),
   /** Per tier this model answers, how it runs; absent in cards exported before tiers were configured. */
   serving: z.object({ tiers: z.record(z.string(), tierConfigSchema) }).optional(),
   alignment: z.object({ framing: z.string(), size: z.number().int(), template: alignmentTemplateSchema.nullable() }),

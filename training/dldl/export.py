@@ -22,7 +22,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from . import labels as L
 from .data import REPO, TASK_OF, load
 from .evaluate import evaluate_sets, predict
-from .metrics import summary
+from .metrics import MAX_MINORS_SCORED, MINOR_AGE, choose_minor_risk, minor_guard, summary
 from .robustness import suite
 from .losses import Method
 from .model import WIDTHS, DLDLNet, param_count
@@ -256,25 +256,54 @@ TIERS = {"edge": {"fast": {"flip": False}}, "runner": {"standard": {"flip": Fals
 SERVED_BY = {"tiny": "edge", "thin": "runner"}
 
 
-def tier_metrics(net: DLDLNet, method: Method, split, task: str, flip: bool, panel: str | None) -> dict:
-    pred, _ = predict(net, method, split.images, flip=flip, panel=panel)
+def p_minor(probs: torch.Tensor, method: Method, temperature: float) -> np.ndarray:
+    """Calibrated P(age < 18) per face, as the API computes it (probabilityBelow)."""
+    p = L.temperature_probs(probs.double(), temperature) if temperature != 1.0 else probs.double()
+    return p[:, method.labels < MINOR_AGE].sum(1).numpy()
+
+
+def minor_policy(net: DLDLNet, method: Method, result: dict) -> dict:
+    """The beauty cut-off the API applies with this age model: the largest P(age < 18) threshold
+    that scores at most 3% of the validation minors, under every tier configuration it serves."""
+    args = result["args"]
+    panels = set_panels(result)
+    vals = [load(name, "val", args["size"], args.get("limit")) for name, p in panels.items() if p is None]
+    images, y = torch.cat([v.images for v in vals]), torch.cat([v.y for v in vals])
+    risks = []
+    for config in TIERS[SERVED_BY[args["arch"]]].values():
+        _, probs = predict(net, method, images, flip=config["flip"])
+        risks.append(choose_minor_risk(p_minor(probs, method, result["temperature"]), y.numpy()))
+    return {"risk": min(risks), "max_minors_scored": MAX_MINORS_SCORED,
+            "chosen_on": "+".join(f"{n}:val" for n, p in panels.items() if p is None),
+            "rule": "withhold beauty when the calibrated P(age < 18) is above `risk`"}
+
+
+def tier_metrics(net: DLDLNet, method: Method, split, task: str, flip: bool, panel: str | None,
+                 temperature: float = 1.0, minor_risk: float | None = None) -> dict:
+    pred, probs = predict(net, method, split.images, flip=flip, panel=panel)
     err = pred.double() - split.y.double()
     out = {"n": int(len(err)), "mae": float(err.abs().mean()), "mean_error": float(err.mean())}
     if task == "age":
         out["bands"] = summary(pred.numpy(), split.y.numpy(), task="age")["bands"]
+        if minor_risk is not None:
+            out["minor_guard"] = minor_guard(p_minor(probs, method, temperature), split.y.numpy(), (minor_risk,))[str(minor_risk)]
     else:
         out["pc"] = float(np.corrcoef(pred.numpy(), split.y.numpy())[0, 1])
     return out
 
 
-def tiers(net: DLDLNet, methods: dict, result: dict) -> dict:
-    """Per tier this model serves: its configuration and its metrics on every test set."""
+def tiers(net: DLDLNet, methods: dict, result: dict, minor_risk: float | None = None) -> dict:
+    """Per tier this model serves: its configuration and its metrics on every test set (with the
+    minors guard at `minor_risk` for an age model)."""
     args = result["args"]
     panels = set_panels(result)
     tests = {name: load(name, "test", args["size"], args.get("limit")) for name in panels}
     task = TASK_OF[args["dataset"]]
-    return {tier: {"config": config, "metrics": {f"{name}:test": tier_metrics(net, methods[panels[name]], split, task, config["flip"], panels[name])
-                                                 for name, split in tests.items()}}
+    temperature = lambda p: result["temperature"] if p is None else result["temperatures"][p]
+    return {tier: {"config": config,
+                   "metrics": {f"{name}:test": tier_metrics(net, methods[panels[name]], split, task, config["flip"], panels[name],
+                                                            temperature(panels[name]), minor_risk)
+                               for name, split in tests.items()}}
             for tier, config in TIERS[SERVED_BY[args["arch"]]].items()}
 
 
@@ -319,7 +348,10 @@ def main(argv=None) -> None:
     with torch.no_grad():
         hw = list(net.feature_maps(torch.zeros(1, 3, size, size)).shape[2:])
     doc = card(a.name, onnx_path, net, result, space, hw)
-    tiered = tiers(net, methods, result)
+    policy = minor_policy(net, method, result) if TASK_OF[result["args"]["dataset"]] == "age" else None
+    tiered = tiers(net, methods, result, policy["risk"] if policy else None)
+    if policy:
+        doc["minor_guard"] = policy
     doc["serving"] = {"tiers": {t: v["config"] for t, v in tiered.items()}}
     doc["tiers"] = tiered
     doc["training"]["checkpoint"] = str(checkpoint.resolve().relative_to(REPO)) if checkpoint.resolve().is_relative_to(REPO) else str(checkpoint)

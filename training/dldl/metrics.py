@@ -32,22 +32,41 @@ def summary(pred, y, sigma=None, task="age", lo=None, hi=None, groups: dict | No
 
 
 MINOR_AGE = 18
-MINOR_RISKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5)
+MINOR_RISKS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
+# The policy's targets (issue 11): at most 3% of minors scored, while at most 20% of 18-25s and
+# 5% of 26-40s lose their score.
+MAX_MINORS_SCORED = 0.03
+
+
+def _guard_masks(y: np.ndarray) -> tuple[dict, dict]:
+    minors = {"minors_scored": y < MINOR_AGE, "teens_13_17_scored": (y >= 13) & (y < MINOR_AGE)}
+    adults = {"adults_withheld": y >= MINOR_AGE, "adults_18_25_withheld": (y >= MINOR_AGE) & (y <= 25),
+              "adults_26_40_withheld": (y >= 26) & (y <= 40)}
+    return minors, adults
 
 
 def minor_guard(p_minor, y, risks=MINOR_RISKS) -> dict:
     """The API withholds attractiveness when a face's calibrated P(age < 18) exceeds a risk
     threshold. Per threshold: the share of true minors (and of 13-17s, the hard cases) who would
-    still be scored, and the share of adults (and of 18-25s) who would not."""
+    still be scored, and the share of adults (and of 18-25s, 26-40s) who would not."""
     p_minor, y = np.asarray(p_minor, np.float64), np.asarray(y, np.float64)
     share = lambda mask: float(mask.mean()) if mask.size else None
-    groups = {"minors_scored": y < MINOR_AGE, "teens_13_17_scored": (y >= 13) & (y < MINOR_AGE)}
-    adults = {"adults_withheld": y >= MINOR_AGE, "adults_18_25_withheld": (y >= MINOR_AGE) & (y <= 25)}
+    minors, adults = _guard_masks(y)
     out = {"n_minors": int((y < MINOR_AGE).sum()), "n_adults": int((y >= MINOR_AGE).sum())}
     for r in risks:
         scored = p_minor <= r
-        out[str(r)] = {**{k: share(scored[m]) for k, m in groups.items()}, **{k: share(~scored[m]) for k, m in adults.items()}}
+        out[str(r)] = {**{k: share(scored[m]) for k, m in minors.items()}, **{k: share(~scored[m]) for k, m in adults.items()}}
     return out
+
+
+def choose_minor_risk(p_minor, y, max_minors_scored: float = MAX_MINORS_SCORED) -> float:
+    """The largest threshold (fewest adults withheld) that still scores at most
+    `max_minors_scored` of the minors: chosen on validation data, reported on test."""
+    p_minor, y = np.asarray(p_minor, np.float64), np.asarray(y, np.float64)
+    minors = p_minor[y < MINOR_AGE]
+    grid = np.round(np.arange(0.001, 0.5001, 0.001), 3)
+    ok = [r for r in grid if (minors <= r).mean() <= max_minors_scored]
+    return float(max(ok)) if ok else float(grid[0])
 
 
 def _mae(e) -> dict:

@@ -1,23 +1,46 @@
 #!/usr/bin/env bash
-# Trains the four served models on this CPU (the commands the model cards cite, stage by stage),
-# then exports them to models/. Runs are resumable: re-running continues from each
-# runs/<name>/last.pt. Each stage fits a 2-core session; more epochs help (see models/REPORT.md).
+# Trains the four served models on this CPU, stage by stage (the commands the model cards cite),
+# then exports them to models/. Resumable: re-running continues each runs/<name>/last.pt and
+# skips finished stages. A fresh machine without runs/ starts each stage from the committed
+# float32 checkpoint of the stage before it (training/checkpoints/), or from the served ONNX.
+#
+#   training/scripts/models.sh            # every stage
+#   STAGES="thin-age-3 tiny-age-3" training/scripts/models.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
+STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3"}
+done_run() { [ -f "runs/$1/result.json" ]; }
 train() { $PY -m training.dldl.train "$@" --resume; }
-# Age, from scratch (session 1), then a warm restart at half the learning rate (session 2).
-train --dataset utkface --arch tiny --epochs 12 --lr-step 10 --out runs/tiny-age
-train --dataset utkface --arch tiny --epochs 12 --lr 5e-4 --lr-step 8 --init runs/tiny-age/best.pt --out runs/tiny-age-2
-# The served TinyAgeNet: the same restart with All-Age-Faces added (beat UTKFace-only on val and test).
-npm run prepare-data -- --set aaf --framing utkface --size 64
-train --dataset utkface --extra aaf --arch tiny --epochs 12 --lr 5e-4 --lr-step 8 --init runs/tiny-age/best.pt --out runs/tiny-age-aaf
-train --dataset utkface --arch thin --epochs 10 --lr-step 7 --out runs/thin-age
-train --dataset utkface --arch thin --epochs 16 --lr 5e-4 --lr-step 12 --init runs/thin-age/best.pt --out runs/thin-age-2
-# Attractiveness: the age backbone, fine-tuned on MEBeauty with per-image rater σ. (TinyAttNet from
-# the warm-restarted TinyAgeNet scored worse, val MAE 0.767 vs 0.757, and ThinAttNet from the
-# warm-restarted ThinAgeNet scored better on val, 0.776 vs 0.789, but worse on test, 0.786 vs 0.781,
-# PC 0.695 vs 0.712, so neither replaced the served models, which start from the stage-1 backbones.)
-train --dataset mebeauty --arch tiny --epochs 30 --lr-step 20 --init runs/tiny-age/best.pt --out runs/tiny-att
-train --dataset mebeauty --arch thin --epochs 30 --lr-step 20 --init runs/thin-age/best.pt --out runs/thin-att
-training/scripts/export.sh
+# A stage's starting point: its parent's run if this machine has it, else the committed checkpoint.
+parent() { if [ -f "runs/$1/best.pt" ]; then echo "runs/$1/best.pt"; else echo "training/checkpoints/$1.pt"; fi; }
+
+# All age data (UTKFace + All-Age-Faces, hash-split), drawn with square-root balancing over race
+# groups and age bands; cosine schedule, AdamW, photo-variation augmentation on 20% of each batch.
+AGE=(--dataset utkface --extra aaf --balance 0.5 --epoch-size 16384 --schedule cosine --warmup 1 --wd 0.02 --robust 0.2)
+# Attractiveness on both rating panels (MEBeauty 1-10 served, SCUT-FBP5500 1-5 its own head),
+# from the age backbones, mean-matched label distributions.
+ATT=(--dataset mebeauty --extra scut --balance 0.5 --schedule cosine --warmup 1 --wd 0.02 --robust 0.2 --match-mean)
+
+for stage in $STAGES; do
+  case $stage in
+    prepare)
+      [ -f data/aligned/aaf-utkface-64/labels.csv ] || npm run prepare-data -- --set aaf --framing utkface --size 64
+      [ -f data/aligned/scut-mebeauty-112/labels.csv ] || npm run prepare-data -- --set scut --framing mebeauty --size 112
+      [ -f data/aligned/scut-mebeauty-128/labels.csv ] || npm run prepare-data -- --set scut --framing mebeauty --size 128 ;;
+    # Earlier stages (runs/thin-age, thin-age-2: UTKFace only, step schedule) are listed in the
+    # cards; their served ONNX is the warm start here (training/dldl/onnx_init.py).
+    thin-age-3)
+      done_run thin-age-3 || train "${AGE[@]}" --arch thin --init "${THIN_AGE_INIT:-models/ThinAgeNet.onnx}" --epochs 24 --lr 5e-4 --out runs/thin-age-3 ;;
+    soft-labels)
+      [ -f runs/thin-age-soft.pt ] || $PY -m training.dldl.distill --teacher models/ThinAgeNet.json --dataset utkface --extra aaf --out runs/thin-age-soft.pt ;;
+    tiny-age-3)
+      done_run tiny-age-3 || train "${AGE[@]}" --arch tiny --init "${TINY_AGE_INIT:-models/TinyAgeNet.onnx}" --teacher runs/thin-age-soft.pt --distill 0.5 \
+        --epochs 30 --lr 5e-4 --out runs/tiny-age-3 ;;
+    thin-att-3)
+      done_run thin-att-3 || train "${ATT[@]}" --arch thin --size 112 --init "$(parent thin-age-3)" --epochs 20 --lr 1e-3 --out runs/thin-att-3 ;;
+    tiny-att-3)
+      done_run tiny-att-3 || train "${ATT[@]}" --arch tiny --size 64 --init "$(parent tiny-age-3)" --epochs 30 --lr 1e-3 --out runs/tiny-att-3 ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
