@@ -11,14 +11,16 @@
  */
 import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
+import jpegWasm from "../../src/vision/jpeg/libjpeg.wasm";
 import { createWebBackend } from "../../src/inference/backends/web";
 import { alignForModel } from "../../src/inference/pipeline";
 import { bundledCatalog } from "../../src/routing/catalog";
 import { EdgeModels } from "../../src/routing/edge-models";
-import { decodeImage, setWebPDecoderModule } from "../../src/vision";
+import { decodeImage, setJpegDecoderModule, setWebPDecoderModule } from "../../src/vision";
 import { baselineWork, PREFIXES, type Prefix } from "../support/phases";
 
 setWebPDecoderModule(webpWasm);
+setJpegDecoderModule(jpegWasm);
 const edge = new EdgeModels(bundledCatalog, createWebBackend({ wasmModule: ortWasm }));
 
 async function runPrefix(bytes: Uint8Array, until: Prefix, flip: boolean): Promise<number> {

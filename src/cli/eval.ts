@@ -14,7 +14,7 @@ import { alignmentTemplateSchema } from "../models/card";
 import { alignFace } from "../vision/align";
 import { decodeImage } from "../vision/decode";
 import type { RgbImage } from "../vision/image";
-import { initWebPForNode, loadCard, loadDetector, nodeBackend, parseArgs, repoPath } from "./env";
+import { initDecodersForNode, loadCard, loadDetector, nodeBackend, parseArgs, repoPath } from "./env";
 import { loadSet, type LabelledItem } from "./sets";
 
 export interface EvalOptions {
@@ -52,7 +52,7 @@ const BATCH = 32;
 const now = () => performance.now();
 
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
-  await initWebPForNode();
+  await initDecodersForNode();
   const { card, model: bytes } = loadCard(options.model);
   if (options.template) card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(repoPath(options.template), "utf8")));
   const set = loadSet(options.set);

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import sharp from "sharp";
 import type { TestProject } from "vitest/node";
 import { startRunnerProcess, type RunnerProcess } from "../../gpu-runner/test/runner-process";
-import { initWebPForNode, loadCard, loadDetector } from "../../src/cli/env";
+import { initDecodersForNode, loadCard, loadDetector } from "../../src/cli/env";
 import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
 import { nodeBackend } from "../../src/cli/env";
@@ -77,7 +77,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const fault = await startFaultRunner(runner.url);
 
   // A real photo with one face, found by the Node path itself.
-  await initWebPForNode();
+  await initDecodersForNode();
   const detector = await loadDetector();
   const { card, model } = loadCard("models/TinyAgeNet.json");
   const tinyAge = await AttributeModel.create(card, model, nodeBackend());
