@@ -4,12 +4,13 @@
  * at 1/1, 1/2, 1/4 or 1/8 scale, at least `previewSide` px on its long side); a face that is small
  * in it is re-read at a finer scale through `region`, and only that face's area. For JPEG both
  * come from libjpeg's DCT-domain scaling (a 12 MP photo becomes a 500 px preview without ever
- * existing at 12 MP); PNG and WebP are decoded once, bounded by the budget, and downscaled.
+ * existing at 12 MP); PNG rows are averaged into the scale as they are inflated; WebP is decoded
+ * once, within the budget, and downscaled.
  */
 import { DEFAULT_BUDGET, rgbBytes, type DecodeBudget } from "./budget";
 import { ImageError } from "./errors";
 import { applyOrientation, inverseOrientation, orientRect, type Rect } from "./exif";
-import { readHeader, type ImageHeader, type JpegHeader } from "./header";
+import { readHeader, type ImageHeader, type WebpHeader } from "./header";
 import type { RgbImage } from "./image";
 import { decodeJpeg, type JpegScale } from "./jpeg";
 import { decodePng } from "./png";
@@ -47,7 +48,7 @@ export class Photo {
     readonly height: number,
     readonly orientation: number,
     readonly preview: View,
-    private readonly source: { kind: "jpeg"; bytes: Uint8Array; header: JpegHeader; budget: DecodeBudget } | { kind: "pixels"; full: View },
+    private readonly source: { kind: "scaled"; header: ImageHeader; decode: ScaledDecoder } | { kind: "pixels"; full: View },
   ) {}
 
   /**
@@ -65,11 +66,13 @@ export class Photo {
     const scale = SCALES.find((s) => Math.ceil(long / s) >= previewSide) ?? 1;
     const swap = header.orientation >= 5;
     const [width, height] = swap ? [header.height, header.width] : [header.width, header.height];
-    if (header.type === "jpeg") {
-      const preview = jpegView(bytes, header, budget, scale, null);
-      return new Photo(type, width, height, header.orientation, preview, { kind: "jpeg", bytes, header, budget });
+    const background = options.background ?? [255, 255, 255];
+    if (header.type !== "webp") {
+      const decode = scaledDecoder(bytes, header, budget, background);
+      const preview = await scaledView(header, decode, scale, null);
+      return new Photo(type, width, height, header.orientation, preview, { kind: "scaled", header, decode });
     }
-    const full = await decodeWhole(bytes, header, budget, options.background ?? [255, 255, 255]);
+    const full = await decodeWebpWhole(bytes, header, budget, background);
     const image = applyOrientation(full, header.orientation);
     const fullView: View = { image, scale: 1, x: 0, y: 0 };
     const preview: View = scale === 1 ? fullView : { image: boxDownscale(image, scale), scale, x: 0, y: 0 };
@@ -84,8 +87,8 @@ export class Photo {
 
   /**
    * Pixels covering `box` (upright full-size coordinates, clipped to the image) at the coarsest
-   * available scale that is at most `maxScale` full pixels per pixel. JPEG decodes just that area;
-   * other formats answer with the whole image they already hold.
+   * available scale that is at most `maxScale` full pixels per pixel. JPEG and PNG decode just that
+   * area again; WebP answers with the whole image it already holds.
    */
   async region(box: Rect, maxScale: number): Promise<View> {
     if (this.source.kind === "pixels") return this.source.full;
@@ -93,20 +96,38 @@ export class Photo {
     if (scale >= this.preview.scale) return this.preview;
     const clipped = { x0: Math.max(0, box.x0), y0: Math.max(0, box.y0), x1: Math.min(this.width, box.x1), y1: Math.min(this.height, box.y1) };
     if (!(clipped.x1 > clipped.x0 && clipped.y1 > clipped.y0)) return this.preview;
-    const { bytes, header, budget } = this.source;
     const stored = orientRect(clipped, inverseOrientation(this.orientation), this.width, this.height);
-    return jpegView(bytes, header, budget, scale, stored);
-  }
-
-  /** The whole image at full resolution (CLIs, tests); JPEG is decoded again at 1/1. */
-  async full(): Promise<View> {
-    if (this.source.kind === "pixels") return this.source.full;
-    return this.preview.scale === 1 ? this.preview : jpegView(this.source.bytes, this.source.header, this.source.budget, 1, null);
+    return scaledView(this.source.header, this.source.decode, scale, stored);
   }
 }
 
-/** Decodes a JPEG at 1/scale, whole or the part covering `stored` (full-size stored coordinates), as an upright View. */
-function jpegView(bytes: Uint8Array, header: JpegHeader, budget: DecodeBudget, scale: JpegScale, stored: Rect | null): View {
+interface ScaledRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Decodes 1/scale of the stored image, or only `region` of it (scaled pixels); x, y: where the result starts. */
+type ScaledDecoder = (scale: JpegScale, region: ScaledRegion | null) => Promise<RgbImage & { x: number; y: number }>;
+
+/** The format's scaled decoder, each call checked against the budget before it allocates. */
+function scaledDecoder(bytes: Uint8Array, header: Exclude<ImageHeader, WebpHeader>, budget: DecodeBudget, background: [number, number, number]): ScaledDecoder {
+  return async (scale, region) => {
+    const w = region ? region.width + 32 : Math.ceil(header.width / scale);
+    const h = region ? region.height : Math.ceil(header.height / scale);
+    // JPEG: the output twice (in the decoder's memory, then copied out), the input copy and a
+    // progressive file's coefficients. PNG: the output, its sums (4 bytes a sample) and one
+    // inflate step's output (4 MB at most) with its queue.
+    const cost = header.type === "jpeg" ? rgbBytes(w, h) * 2 + bytes.length + header.workBytes : rgbBytes(w, h) * 5 + 16 * 2 ** 20;
+    if (cost > budget.maxBytes) throw new ImageError("too_large", `${header.type}: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
+    if (header.type === "png") return decodePng(bytes, header, background, { scale, region });
+    return decodeJpeg(bytes, { scale, region: region ?? undefined, maxScans: budget.maxScans, maxWorkBytes: budget.maxBytes });
+  };
+}
+
+/** Decodes at 1/scale, whole or the part covering `stored` (full-size stored coordinates), as an upright View. */
+async function scaledView(header: ImageHeader, decode: ScaledDecoder, scale: JpegScale, stored: Rect | null): Promise<View> {
   const sw = Math.ceil(header.width / scale);
   const sh = Math.ceil(header.height / scale);
   const region = stored && {
@@ -115,12 +136,8 @@ function jpegView(bytes: Uint8Array, header: JpegHeader, budget: DecodeBudget, s
     width: Math.ceil(stored.x1 / scale) - Math.floor(stored.x0 / scale),
     height: Math.ceil(stored.y1 / scale) - Math.floor(stored.y0 / scale),
   };
-  // Output twice (in the decoder's memory, then copied out), the input copy, and the coefficients.
-  const outBytes = rgbBytes(region ? region.width + 32 : sw, region ? region.height : sh) * 2;
-  const cost = outBytes + bytes.length + header.workBytes;
-  if (cost > budget.maxBytes) throw new ImageError("too_large", `jpeg: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
-  const pixels = decodeJpeg(bytes, { scale, region: region ?? undefined, maxScans: budget.maxScans, maxWorkBytes: budget.maxBytes });
-  if (!region && (pixels.width !== sw || pixels.height !== sh)) throw new ImageError("undecodable", "jpeg: decoded size differs from header");
+  const pixels = await decode(scale, region);
+  if (!region && (pixels.width !== sw || pixels.height !== sh)) throw new ImageError("undecodable", `${header.type}: decoded size differs from header`);
   // The scaled image covers a virtual stored image of (sw*scale) x (sh*scale) full pixels; its
   // upright placement tells where the real image's origin sits.
   const virtualW = sw * scale;
@@ -132,13 +149,12 @@ function jpegView(bytes: Uint8Array, header: JpegHeader, budget: DecodeBudget, s
   return { image: applyOrientation(pixels, o), scale, x: upright.x0 - real.x0, y: upright.y0 - real.y0 };
 }
 
-async function decodeWhole(bytes: Uint8Array, header: Exclude<ImageHeader, JpegHeader>, budget: DecodeBudget, background: [number, number, number]): Promise<RgbImage> {
+/** WebP in one piece (libwebp through @jsquash/webp has no scaled decoding), within the budget. */
+async function decodeWebpWhole(bytes: Uint8Array, header: WebpHeader, budget: DecodeBudget, background: [number, number, number]): Promise<RgbImage> {
   const n = header.width * header.height;
-  // PNG: the RGB output plus one inflate step (~8 MB at worst). WebP: libwebp's RGBA in its own
-  // memory, the RGBA copied out, our RGB, and the input copy.
-  const cost = header.type === "png" ? rgbBytes(header.width, header.height) + 8 * 2 ** 20 : n * 11 + bytes.length;
-  if (cost > budget.maxBytes) throw new ImageError("too_large", `${header.type}: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
-  if (header.type === "png") return decodePng(bytes, header, background);
+  // libwebp's RGBA in its own memory, the RGBA copied out, our RGB, and the input copy.
+  const cost = n * 11 + bytes.length;
+  if (cost > budget.maxBytes) throw new ImageError("too_large", `webp: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
   const rgba = await decodeWebP(bytes);
   if (rgba.width !== header.width || rgba.height !== header.height) throw new ImageError("undecodable", "webp: decoded size differs from header");
   return { width: rgba.width, height: rgba.height, data: compositeRgba(rgba.data, n, background) };
