@@ -48,6 +48,8 @@ declare module "vitest" {
     fixtures: Fixtures;
     /** TinyAgeNet (no flip) through the Node path on fixtures.photoJpeg. */
     nodeReference: NodeReference;
+    /** test/fixtures/hostile/ (scripts/hostile-corpus.ts): each file, base64, with what the API must answer. */
+    hostile: { file: string; expect: "4xx" | "200"; what: string; base64: string }[];
   }
 }
 
@@ -135,6 +137,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     bombPng: b64(bomb),
   };
 
+  const hostileDir = resolve(import.meta.dirname, "../fixtures/hostile");
+  const manifest = JSON.parse(readFileSync(join(hostileDir, "manifest.json"), "utf8")) as { file: string; expect: "4xx" | "200"; what: string }[];
+  project.provide("hostile", manifest.map((e) => ({ ...e, base64: b64(readFileSync(join(hostileDir, e.file))) })));
   project.provide("runnerUrl", runner.url);
   project.provide("faultRunnerUrl", fault.url);
   project.provide("runnerSecret", RUNNER_SECRET);
