@@ -1,7 +1,7 @@
 /**
  * An uploaded image opened for the pipeline: its header walked and its cost checked against the
  * budget, then decoded only as finely as each step needs. Detection sees `preview` (the whole image
- * at 1/1, 1/2, 1/4 or 1/8 scale, at least `previewSide` px on its long side); a face that is small
+ * at 1/1, 1/2, 1/4 or 1/8 scale, at least `previewSide` (480) px on its long side); a face that is small
  * in it is re-read at a finer scale through `region`, and only that face's area. For JPEG both
  * come from libjpeg's DCT-domain scaling (a 12 MP photo becomes a 500 px preview without ever
  * existing at 12 MP); PNG rows are averaged into the scale as they are inflated; WebP is decoded
@@ -21,7 +21,7 @@ export interface OpenOptions {
   budget?: Partial<DecodeBudget>;
   /** Colour that transparent pixels are composited onto. Default white (what a viewer shows). */
   background?: [number, number, number];
-  /** The preview's long side is at least this (unless the image is smaller). Default 512. */
+  /** The preview's long side is at least this (unless the image is smaller). Default 480: a 4000 px phone photo previews at 1/8. */
   previewSide?: number;
 }
 
@@ -37,7 +37,7 @@ export interface View {
   y: number;
 }
 
-export const DEFAULT_PREVIEW_SIDE = 512;
+export const DEFAULT_PREVIEW_SIDE = 480;
 const SCALES: JpegScale[] = [8, 4, 2, 1];
 
 export class Photo {
