@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     inner: { type: "string", default: "2" },
     label: { type: "string", default: "after" },
     before: { type: "string" },
+    /** Re-render intake-<label>.md from its .json (e.g. once the "before" run exists); runs nothing. */
+    "render-only": { type: "boolean", default: false },
   },
 });
 const count = Number(args.images);
@@ -43,157 +45,184 @@ const STAGES = ["limiter", "hash", "cache"] as const;
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 process.env.WRANGLER_SEND_METRICS = "false";
 
-const small = await pickPhotos(count);
-const large = await Promise.all(small.map(async (p) => new Uint8Array(await sharp(p).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).toBuffer())));
-const sets = { "400px": small, "12MP": large } as const;
-const compat = await localCompatibilityDate();
+const SETS = ["400px", "12MP"] as const;
+type Report = Awaited<ReturnType<typeof measure>>;
 
-/** A copy of a JPEG with a unique COM segment after SOI: same pixels, new hash (a cache miss). */
-let serial = 0;
-function unique(jpeg: Uint8Array): Uint8Array {
-  const tag = new TextEncoder().encode(`bench-${process.pid}-${++serial}`);
-  const out = new Uint8Array(jpeg.length + 4 + tag.length);
-  out.set(jpeg.subarray(0, 2));
-  out.set([0xff, 0xfe, 0, tag.length + 2], 2);
-  out.set(tag, 6);
-  out.set(jpeg.subarray(2), 6 + tag.length);
-  return out;
-}
+async function measure() {
+  const small = await pickPhotos(count);
+  const large = await Promise.all(small.map(async (p) => new Uint8Array(await sharp(p).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).toBuffer())));
+  const sets: Record<(typeof SETS)[number], Uint8Array[]> = { "400px": small, "12MP": large };
+  const compat = await localCompatibilityDate();
 
-// ---- workerd, per phase ----
-const bench = await unstable_dev(path.join(REPO_ROOT, "bench/workerd/worker.ts"), {
-  config: path.join(REPO_ROOT, "bench/workerd/wrangler.toml"),
-  ip: "127.0.0.1",
-  local: true,
-  logLevel: "warn",
-  compatibilityDate: compat.date,
-  experimental: { disableExperimentalWarning: true },
-});
-const workerd: Record<string, Phases & { stages?: Record<string, number> }> = {};
-try {
-  const time = async (photo: Uint8Array, until: string) => {
-    const t = now();
-    const res = await bench.fetch(`/?until=${until}&repeat=${inner}&flip=0`, { method: "POST", body: photo });
-    await res.text();
-    if (res.status !== 200) throw new Error(`${until}: HTTP ${res.status}`);
-    return now() - t;
-  };
-  const supportsStages = (await bench.fetch(`/?until=limiter&repeat=1`, { method: "POST", body: small[0] })).status === 200;
-  for (const [name, photos] of Object.entries(sets)) {
-    for (const photo of photos) await time(photo, "infer"); // warm-up
-    const prefixes = ["none", "decode", "detect", "align", "infer", ...(supportsStages ? STAGES : [])];
-    const ms: Record<string, number[][]> = Object.fromEntries(prefixes.map((p) => [p, photos.map(() => [])]));
-    for (let r = 0; r < repeat; r++) for (const [i, photo] of photos.entries()) for (const p of prefixes) ms[p][i].push(await time(photo, p));
-    const step = (a: string, b: string) => median(photos.map((_, i) => Math.max(0, median(ms[b][i]) - median(ms[a][i])) / inner));
-    workerd[name] = { decode: step("none", "decode"), detect: step("decode", "detect"), align: step("detect", "align"), infer: step("align", "infer"), total: step("none", "infer") };
-    if (supportsStages) workerd[name].stages = Object.fromEntries(STAGES.map((s) => [s, step("none", s)]));
+  /** A copy of a JPEG with a unique COM segment after SOI: same pixels, new hash (a cache miss). */
+  let serial = 0;
+  function unique(jpeg: Uint8Array): Uint8Array {
+    const tag = new TextEncoder().encode(`bench-${process.pid}-${++serial}`);
+    const out = new Uint8Array(jpeg.length + 4 + tag.length);
+    out.set(jpeg.subarray(0, 2));
+    out.set([0xff, 0xfe, 0, tag.length + 2], 2);
+    out.set(tag, 6);
+    out.set(jpeg.subarray(2), 6 + tag.length);
+    return out;
   }
-} finally {
-  await bench.stop();
-}
 
-// ---- Node, per phase, same photos and models ----
-const { detector, models } = await loadNodePipeline(EDGE_CARDS);
-const { analyzePhoto } = await import("../src/inference/pipeline");
-const node: Record<string, Phases> = {};
-for (const [name, photos] of Object.entries(sets)) {
-  for (const photo of photos) await analyzePhoto(photo, detector, models, { flip: false });
-  const per: Phases[][] = photos.map(() => []);
-  for (let r = 0; r < repeat; r++) {
-    for (const [i, photo] of photos.entries()) {
+  // ---- workerd, per phase ----
+  const bench = await unstable_dev(path.join(REPO_ROOT, "bench/workerd/worker.ts"), {
+    config: path.join(REPO_ROOT, "bench/workerd/wrangler.toml"),
+    ip: "127.0.0.1",
+    local: true,
+    logLevel: "warn",
+    compatibilityDate: compat.date,
+    experimental: { disableExperimentalWarning: true },
+  });
+  const workerd: Record<string, Phases & { stages?: Record<string, number> }> = {};
+  const failures: Record<string, string> = {};
+  try {
+    const time = async (photo: Uint8Array, until: string) => {
       const t = now();
-      const { timings } = await analyzePhoto(photo, detector, models, { flip: false });
-      per[i].push({ ...timings, total: now() - t });
-    }
-  }
-  node[name] = Object.fromEntries(PHASES.map((p) => [p, median(per.map((runs) => median(runs.map((x) => x[p]))))])) as Phases;
-}
-
-// ---- the API, whole requests ----
-const api = await unstable_dev(path.join(REPO_ROOT, "src/worker.ts"), {
-  config: path.join(REPO_ROOT, "wrangler.toml"),
-  ip: "127.0.0.1",
-  local: true,
-  logLevel: "warn",
-  compatibilityDate: compat.date,
-  vars: { PLANS: { free: { per_minute: 100000, per_day: 10000000, max_batch: 4 }, pro: { per_minute: 600, per_day: 100000, max_batch: 16 } } as unknown as string },
-  experimental: { disableExperimentalWarning: true },
-});
-const apiResults: Record<string, { latency_ms: number; timing_ms: number; faces: number }> = {};
-try {
-  for (const [name, photos] of Object.entries(sets)) {
-    const latency: number[] = [];
-    const timing: number[] = [];
-    let faces = 0;
-    for (let r = -1; r < repeat; r++) {
-      for (const photo of photos) {
-        const t = now();
-        const res = await api.fetch("/v1/analyze?tier=fast", { method: "POST", body: unique(photo), headers: { "Content-Type": "image/jpeg" } });
-        const body = (await res.json()) as { timing_ms: number; faces: unknown[] };
-        if (res.status !== 200) throw new Error(`API ${name}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-        if (r < 0) { faces += body.faces.length; continue; }
-        latency.push(now() - t);
-        timing.push(body.timing_ms);
+      const res = await bench.fetch(`/?until=${until}&repeat=${inner}&flip=0`, { method: "POST", body: photo });
+      await res.text();
+      if (res.status !== 200) throw new Error(`${until}: HTTP ${res.status}`);
+      return now() - t;
+    };
+    const supportsStages = (await bench.fetch(`/?until=limiter&repeat=1`, { method: "POST", body: small[0] })).status === 200;
+    for (const [name, photos] of Object.entries(sets)) {
+      try {
+        for (const photo of photos) await time(photo, "infer"); // warm-up
+        const prefixes = ["none", "decode", "detect", "align", "infer", ...(supportsStages ? STAGES : [])];
+        const ms: Record<string, number[][]> = Object.fromEntries(prefixes.map((p) => [p, photos.map(() => [])]));
+        for (let r = 0; r < repeat; r++) for (const [i, photo] of photos.entries()) for (const p of prefixes) ms[p][i].push(await time(photo, p));
+        const step = (a: string, b: string) => median(photos.map((_, i) => Math.max(0, median(ms[b][i]) - median(ms[a][i])) / inner));
+        workerd[name] = { decode: step("none", "decode"), detect: step("decode", "detect"), align: step("detect", "align"), infer: step("align", "infer"), total: step("none", "infer") };
+        if (supportsStages) workerd[name].stages = Object.fromEntries(STAGES.map((s) => [s, step("none", s)]));
+      } catch (err) {
+        // The code before issue 15 could not decode a 12 MP JPEG within workerd's memory: recorded, not fatal.
+        failures[`workerd ${name}`] = (err as Error).message;
       }
     }
-    apiResults[name] = { latency_ms: median(latency), timing_ms: median(timing), faces };
+  } finally {
+    await bench.stop();
   }
-} finally {
-  await api.stop();
+
+  // ---- Node, per phase, same photos and models ----
+  const { detector, models } = await loadNodePipeline(EDGE_CARDS);
+  const { analyzePhoto } = await import("../src/inference/pipeline");
+  const node: Record<string, Phases> = {};
+  for (const [name, photos] of Object.entries(sets)) {
+    for (const photo of photos) await analyzePhoto(photo, detector, models, { flip: false });
+    const per: Phases[][] = photos.map(() => []);
+    for (let r = 0; r < repeat; r++) {
+      for (const [i, photo] of photos.entries()) {
+        const t = now();
+        const { timings } = await analyzePhoto(photo, detector, models, { flip: false });
+        per[i].push({ ...timings, total: now() - t });
+      }
+    }
+    node[name] = Object.fromEntries(PHASES.map((p) => [p, median(per.map((runs) => median(runs.map((x) => x[p]))))])) as Phases;
+  }
+
+  // ---- the API, whole requests ----
+  const api = await unstable_dev(path.join(REPO_ROOT, "src/worker.ts"), {
+    config: path.join(REPO_ROOT, "wrangler.toml"),
+    ip: "127.0.0.1",
+    local: true,
+    logLevel: "warn",
+    compatibilityDate: compat.date,
+    vars: { PLANS: { free: { per_minute: 100000, per_day: 10000000, max_batch: 4 }, pro: { per_minute: 600, per_day: 100000, max_batch: 16 } } as unknown as string },
+    experimental: { disableExperimentalWarning: true },
+  });
+  const apiResults: Record<string, { latency_ms: number; timing_ms: number; faces: number }> = {};
+  try {
+    for (const [name, photos] of Object.entries(sets)) {
+      const latency: number[] = [];
+      const timing: number[] = [];
+      let faces = 0;
+      try {
+        for (let r = -1; r < repeat; r++) {
+          for (const photo of photos) {
+            const t = now();
+            const res = await api.fetch("/v1/analyze?tier=fast", { method: "POST", body: unique(photo), headers: { "Content-Type": "image/jpeg" } });
+            const text = await res.text();
+            if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 120)}`);
+            const body = JSON.parse(text) as { timing_ms: number; faces: unknown[] };
+            if (r < 0) { faces += body.faces.length; continue; }
+            latency.push(now() - t);
+            timing.push(body.timing_ms);
+          }
+        }
+        apiResults[name] = { latency_ms: median(latency), timing_ms: median(timing), faces };
+      } catch (err) {
+        failures[`API ${name}`] = (err as Error).message;
+      }
+    }
+  } finally {
+    await api.stop();
+  }
+
+  return {
+    date: new Date().toISOString(),
+    label: args.label,
+    command: `npx tsx bench/intake.ts --images ${count} --repeat ${repeat} --inner ${inner} --label ${args.label}${args.before ? ` --before ${args.before}` : ""}`,
+    node_runtime: await nodeRuntimeName(),
+    workerd_runtime: `workerd (local wrangler dev), compatibility date ${compat.date}`,
+    images: count,
+    workerd,
+    node,
+    api: apiResults,
+    failures,
+  };
 }
 
-const report = {
-  date: new Date().toISOString(),
-  label: args.label,
-  command: `npx tsx bench/intake.ts --images ${count} --repeat ${repeat} --inner ${inner} --label ${args.label}${args.before ? ` --before ${args.before}` : ""}`,
-  node_runtime: await nodeRuntimeName(),
-  workerd_runtime: `workerd (local wrangler dev), compatibility date ${compat.date}`,
-  images: count,
-  workerd,
-  node,
-  api: apiResults,
-};
-const before = args.before && existsSync(args.before) ? (JSON.parse(readFileSync(args.before, "utf8")) as typeof report) : null;
-const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : "–");
+const dir = path.join(REPO_ROOT, "bench/results");
+const report: Report = args["render-only"] ? JSON.parse(readFileSync(path.join(dir, `intake-${args.label}.json`), "utf8")) : await measure();
+const before = args.before && existsSync(args.before) ? (JSON.parse(readFileSync(args.before, "utf8")) as Report) : null;
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : "–");
 const fmt = (x: number | undefined) => (x === undefined ? "–" : x.toFixed(1));
+const { workerd, node, api } = report;
+const failed = { ...before?.failures, ...report.failures };
 const lines = [
-  `# The fast tier on 400 px and 12 MP photos: workerd, Node, and the API (${args.label})`,
+  `# The fast tier on 400 px and 12 MP photos: workerd, Node, and the API (${report.label})`,
   "",
-  `${report.date} · \`${report.command}\` (run under /root/exclusive.sh)`,
+  `${report.date} · \`${report.command}\` (run under /root/exclusive.sh)` + (before ? `; before: ${before.date} · \`${before.command}\` on the code before issue 15 (commit 6fac5f5), same machine` : ""),
   "",
-  `${count} MEBeauty photos (400–512 px) and the same upscaled to 4000×3000 (JPEG q92, 4:2:0). Edge models TinyAgeNet + TinyAttNet, no flip (tier=fast). Median over photos of each photo's median over ${repeat} runs, ms.`,
-  `workerd: ${report.workerd_runtime}, phases from prefix differences timed outside (${inner} runs per request). Node: ${report.node_runtime}.`,
+  `${report.images} MEBeauty photos (400–512 px) and the same upscaled to 4000×3000 (JPEG q92, 4:2:0, as phones write them). Edge models TinyAgeNet + TinyAttNet, no flip (tier=fast). Median over photos of each photo's median over the runs, ms.`,
+  `workerd: ${report.workerd_runtime}, phases from differences of pipeline prefixes timed from outside. Node: ${report.node_runtime}, timed in-process.`,
   "",
   "| photos | phase | workerd ms | Node ms |" + (before ? " workerd before | Node before | workerd after/before | Node after/before |" : ""),
   "|---|---|---|---|" + (before ? "---|---|---|---|" : ""),
-  ...Object.keys(sets).flatMap((set) =>
+  ...SETS.flatMap((set) =>
     PHASES.map((p) => {
-      const w = workerd[set][p], n = node[set][p];
+      const w = workerd[set]?.[p], n = node[set]?.[p];
       const bw = before?.workerd[set]?.[p], bn = before?.node[set]?.[p];
       return `| ${set} | ${p} | ${fmt(w)} | ${fmt(n)} |` + (before ? ` ${fmt(bw)} | ${fmt(bn)} | ${ratio(w, bw)} | ${ratio(n, bn)} |` : "");
     }),
   ),
   "",
-  "Whole request through the API (tier=fast, both attributes, cache miss):",
+  "Whole request through the API (the real worker, tier=fast, both attributes, a cache miss each time):",
   "",
-  "| photos | client latency ms | timing_ms | faces |" + (before ? " latency before | timing_ms before | latency after/before |" : ""),
-  "|---|---|---|---|" + (before ? "---|---|---|" : ""),
-  ...Object.entries(apiResults).map(([set, a]) => {
+  "| photos | client latency ms | timing_ms | faces |" + (before ? " latency before | timing_ms before | latency after/before | timing_ms after/before |" : ""),
+  "|---|---|---|---|" + (before ? "---|---|---|---|" : ""),
+  ...SETS.map((set) => {
+    const a = api[set];
     const b = before?.api[set];
-    return `| ${set} | ${fmt(a.latency_ms)} | ${fmt(a.timing_ms)} | ${a.faces} |` + (before ? ` ${fmt(b?.latency_ms)} | ${fmt(b?.timing_ms)} | ${ratio(a.latency_ms, b?.latency_ms)} |` : "");
+    return `| ${set} | ${fmt(a?.latency_ms)} | ${fmt(a?.timing_ms)} | ${a?.faces ?? "–"} |` + (before ? ` ${fmt(b?.latency_ms)} | ${fmt(b?.timing_ms)} | ${ratio(a?.latency_ms, b?.latency_ms)} | ${ratio(a?.timing_ms, b?.timing_ms)} |` : "");
   }),
   "",
-  ...(workerd["400px"].stages
+  ...(workerd["400px"]?.stages
     ? [
-        "Stages of a request in workerd (bench worker prefixes, ms): " +
-          Object.keys(sets).map((set) => `${set}: ${[...STAGES.map((s) => `${s} ${fmt(workerd[set].stages![s])}`), ...PHASES.slice(0, 4).map((p) => `${p} ${fmt(workerd[set][p])}`)].join(", ")}`).join("; ") +
-          ". Render (JSON of the answer) and routing are the rest of the API's latency.",
+        "A request by stage in workerd (ms; limiter = the RateLimiter Durable Object call, hash = SHA-256 of the body, cache = a Cache API lookup, then the pipeline phases):",
+        "",
+        `| photos | ${[...STAGES, ...PHASES.slice(0, 4)].join(" | ")} |`,
+        `|---|${[...STAGES, ...PHASES.slice(0, 4)].map(() => "---").join("|")}|`,
+        ...SETS.filter((set) => workerd[set]?.stages).map((set) => `| ${set} | ${[...STAGES.map((st) => fmt(workerd[set].stages![st])), ...PHASES.slice(0, 4).map((p) => fmt(workerd[set][p]))].join(" | ")} |`),
+        "",
+        "The rest of the API's latency is the request's own overhead (routing, key lookup, the answer's JSON, the cache write after the response).",
       ]
     : []),
+  ...(Object.keys(failed).length ? ["", "Failed (recorded, not fatal):", "", ...Object.entries(failed).map(([k, v]) => `- ${k}: ${v}`)] : []),
   "",
 ];
-const dir = path.join(REPO_ROOT, "bench/results");
 mkdirSync(dir, { recursive: true });
-writeFileSync(path.join(dir, `intake-${args.label}.json`), JSON.stringify(report, null, 1) + "\n");
-writeFileSync(path.join(dir, `intake-${args.label}.md`), lines.join("\n"));
+if (!args["render-only"]) writeFileSync(path.join(dir, `intake-${report.label}.json`), JSON.stringify(report, null, 1) + "\n");
+writeFileSync(path.join(dir, `intake-${report.label}.md`), lines.join("\n"));
 console.log(lines.join("\n"));
