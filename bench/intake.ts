@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { unstable_dev } from "wrangler";
 import { localCompatibilityDate, REPO_ROOT } from "../scripts/stack";
-import { loadNodePipeline, nodeRuntimeName, pickPhotos } from "./pipeline";
+import { nodeRuntimeName, pickPhotos } from "./pipeline";
 import { median, now } from "./support/phases";
 
 const { values: args } = parseArgs({
@@ -105,8 +105,20 @@ async function measure() {
   }
 
   // ---- Node, per phase, same photos and models ----
-  const { detector, models } = await loadNodePipeline(EDGE_CARDS);
+  // One intra-op thread, like the single-threaded WASM in workerd: onnxruntime's default (one
+  // spinning thread per core) steals the 2-core box from the JS phases and triples them.
+  const env = await import("../src/cli/env");
+  const { createNodeBackend } = await import("../src/inference/backends/node");
+  const { AttributeModel } = await import("../src/inference/model");
+  const { FaceDetector } = await import("../src/vision/detect");
   const { analyzePhoto } = await import("../src/inference/pipeline");
+  await ("initDecodersForNode" in env ? (env as { initDecodersForNode: () => Promise<void> }).initDecodersForNode() : (env as unknown as { initWebPForNode: () => Promise<void> }).initWebPForNode());
+  const backend = createNodeBackend({ intraOpNumThreads: 1 });
+  const detector = await FaceDetector.create(readFileSync(env.BLAZEFACE_FRONT), backend, { backModel: readFileSync(env.BLAZEFACE_BACK) });
+  const models = await Promise.all(EDGE_CARDS.map((c) => {
+    const { card, model } = env.loadCard(c);
+    return AttributeModel.create(card, model, backend);
+  }));
   const node: Record<string, Phases> = {};
   for (const [name, photos] of Object.entries(sets)) {
     for (const photo of photos) await analyzePhoto(photo, detector, models, { flip: false });
@@ -163,7 +175,7 @@ async function measure() {
     date: new Date().toISOString(),
     label: args.label,
     command: `npx tsx bench/intake.ts --images ${count} --repeat ${repeat} --inner ${inner} --label ${args.label}${args.before ? ` --before ${args.before}` : ""}`,
-    node_runtime: await nodeRuntimeName(),
+    node_runtime: `${await nodeRuntimeName()}, 1 intra-op thread`,
     workerd_runtime: `workerd (local wrangler dev), compatibility date ${compat.date}`,
     images: count,
     workerd,
