@@ -160,6 +160,9 @@ async function buildCorpus(): Promise<{ entries: HostileEntry[]; files: Record<s
   const lastScan = prog.map(([m]) => m).lastIndexOf(0xda);
   const manyScans = assemble([...prog.slice(0, lastScan + 1), ...Array.from({ length: 4000 }, () => prog[lastScan]), ...prog.slice(lastScan + 1)]);
   add("jpeg-4000-scans.jpg", "4xx", "progressive 2400x2400 with 4000 scans (each a pass over 90,000 blocks)", manyScans);
+  // Under the scan count cap, but each extra scan a full pass: refused by the scan-work cap.
+  const heavyScans = assemble([...prog.slice(0, lastScan + 1), ...Array.from({ length: 50 }, () => prog[lastScan]), ...prog.slice(lastScan + 1)]);
+  add("jpeg-60-heavy-scans.jpg", "4xx", "progressive 2400x2400 with its last scan repeated to ~60 scans: under the scan cap, over the scan-work cap", heavyScans);
 
   // A 4:4:4 progressive file near the pixel limit: its coefficient arrays alone would be ~69 MB.
   const big444 = await sharp({ create: { width: 3400, height: 3400, channels: 3, background: "#406080" } }).jpeg({ progressive: true, chromaSubsampling: "4:4:4", quality: 50 }).toBuffer();

@@ -16,6 +16,12 @@ export interface DecodeBudget {
   maxBytes: number;
   /** Most scans of a progressive JPEG (encoders write about 10; each scan is a pass over the image). */
   maxScans: number;
+  /**
+   * Most entropy-decoding work of a JPEG's scans, in passes over all its blocks (each scan counts
+   * the blocks of the components it codes). libjpeg's standard progression is about 6; 64 full
+   * scans of a 6 MP image cost a second of CPU.
+   */
+  maxScanPasses: number;
 }
 
 export const DEFAULT_BUDGET: DecodeBudget = {
@@ -23,20 +29,23 @@ export const DEFAULT_BUDGET: DecodeBudget = {
   maxSide: 16_384,
   maxBytes: 48 * 2 ** 20,
   maxScans: 64,
+  maxScanPasses: 12,
 };
+
+/** 8x8 blocks of each JPEG component, as libjpeg allocates them (padded to whole multiples of its sampling factors). */
+export function jpegComponentBlocks(width: number, height: number, sampling: readonly { h: number; v: number }[]): number[] {
+  const hmax = Math.max(...sampling.map((c) => c.h));
+  const vmax = Math.max(...sampling.map((c) => c.v));
+  return sampling.map(({ h, v }) => {
+    const bw = Math.ceil(Math.ceil((width * h) / hmax) / 8);
+    const bh = Math.ceil(Math.ceil((height * v) / vmax) / 8);
+    return Math.ceil(bw / h) * h * Math.ceil(bh / v) * v;
+  });
+}
 
 /** Bytes of a JPEG's whole-image coefficient arrays (progressive files only): 64 int16 per block. */
 export function jpegCoefficientBytes(width: number, height: number, sampling: readonly { h: number; v: number }[]): number {
-  const hmax = Math.max(...sampling.map((c) => c.h));
-  const vmax = Math.max(...sampling.map((c) => c.v));
-  let blocks = 0;
-  for (const { h, v } of sampling) {
-    // libjpeg pads each component's block rows and columns to whole multiples of its sampling factor.
-    const bw = Math.ceil(Math.ceil((width * h) / hmax) / 8);
-    const bh = Math.ceil(Math.ceil((height * v) / vmax) / 8);
-    blocks += Math.ceil(bw / h) * h * Math.ceil(bh / v) * v;
-  }
-  return blocks * 128;
+  return jpegComponentBlocks(width, height, sampling).reduce((a, b) => a + b, 0) * 128;
 }
 
 /** Bytes of 8-bit RGB at width x height. */

@@ -1,4 +1,4 @@
-import { jpegCoefficientBytes, type DecodeBudget } from "../budget";
+import { jpegCoefficientBytes, jpegComponentBlocks, type DecodeBudget } from "../budget";
 import { ImageError } from "../errors";
 import { exifOrientation } from "../exif";
 import { ascii } from "../sniff";
@@ -30,12 +30,15 @@ const bad = (why: string) => new ImageError("undecodable", `jpeg: ${why}`);
  * Walks every marker segment, and past each scan's entropy-coded data to the next marker, up to
  * EOI. Refuses: a second frame header (or one after a scan), a scan before the frame, more than 4
  * (or 2) components, sampling factors a decoder cannot upsample, precision other than 8 bits,
- * segments that run past the end, a missing EOI (truncation), and more scans than the budget.
+ * segments that run past the end, a missing EOI (truncation), and more scans (or scan work) than
+ * the budget.
  */
 export function jpegHeader(b: Uint8Array, budget: DecodeBudget): JpegHeader {
   let orientation = 1;
   let frame: Omit<JpegHeader, "type" | "orientation" | "scans" | "workBytes"> | null = null;
   let componentIds: number[] = [];
+  let blocks: number[] = [];
+  let scanWork = 0;
   let scans = 0;
   let o = 2;
   for (;;) {
@@ -78,13 +81,21 @@ export function jpegHeader(b: Uint8Array, budget: DecodeBudget): JpegHeader {
       }
       checkSampling(sampling);
       frame = { width, height, progressive: marker === 0xc2, sampling };
+      blocks = jpegComponentBlocks(width, height, sampling);
     } else if (marker === 0xda) {
       if (!frame) throw bad("a scan before the frame header");
       const n = b[body];
       if (n < 1 || n > 4 || length !== 6 + 2 * n) throw bad("scan header length does not match its components");
-      for (let i = 0; i < n; i++) if (!componentIds.includes(b[body + 1 + 2 * i])) throw bad("a scan names a component the frame lacks");
+      for (let i = 0; i < n; i++) {
+        const c = componentIds.indexOf(b[body + 1 + 2 * i]);
+        if (c < 0) throw bad("a scan names a component the frame lacks");
+        scanWork += blocks[c];
+      }
       scans++;
       if (scans > budget.maxScans) throw new ImageError("too_large", `jpeg: more than ${budget.maxScans} scans`);
+      // Each scan is a pass over the blocks of its components: bound the sum, not only the count.
+      const allBlocks = blocks.reduce((a, x) => a + x, 0);
+      if (scanWork > budget.maxScanPasses * allBlocks) throw new ImageError("too_large", `jpeg: its scans add up to more than ${budget.maxScanPasses} passes over the image`);
       o = skipEntropyData(b, end);
       continue;
     } else if (marker === 0xdc) {
