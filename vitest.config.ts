@@ -11,6 +11,8 @@ export default defineConfig({
           name: "node",
           include: ["test/node/**/*.test.ts", "gpu-runner/test/**/*.test.ts"],
           environment: "node",
+          // The JPEG and WebP decoders' WebAssembly, compiled once per test file.
+          setupFiles: ["test/node/setup.ts"],
           // Several files start a whole local stack (runner + workerd + Chromium): one file at a
           // time keeps startup within its deadline on a 2-core machine.
           fileParallelism: false,

@@ -90,7 +90,7 @@ export async function pickPhotos(count: number): Promise<Uint8Array[]> {
 export async function loadNodePipeline(cards: readonly string[]): Promise<{ detector: FaceDetector; models: AttributeModel[] }> {
   const env = await import("../src/cli/env");
   const { AttributeModel } = await import("../src/inference/model");
-  await env.initWebPForNode();
+  await env.initDecodersForNode();
   const detector = await env.loadDetector();
   const models = await Promise.all(cards.map((c) => {
     const { card, model } = env.loadCard(c);

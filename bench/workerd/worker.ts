@@ -1,49 +1,79 @@
 /**
  * Bench-only worker (never deployed): runs a prefix of the edge pipeline on the posted photo so
- * bench/pipeline-workerd.ts can time each phase from outside. workerd's clock does not advance
- * during synchronous work (a Spectre mitigation), so in-worker timers would read 0 for decode,
- * detect and align; differences between prefixes timed by the caller do not depend on it.
+ * bench/pipeline-workerd.ts and bench/intake.ts can time each phase from outside. workerd's clock
+ * does not advance during synchronous work (a Spectre mitigation), so in-worker timers would read
+ * 0 for decode, detect and align; differences between prefixes timed by the caller do not depend on it.
  *
  *   POST /?until=none|baseline|decode|detect|align|infer&repeat=R[&flip=0]   body: the photo
+ *   POST /?until=limiter|hash|cache&repeat=R   the API's own steps before decoding, alone
  *
  * Runs the prefix R times and answers {faces}. Same modules, models and onnxruntime-web (WASM)
- * backend as src/worker.ts's edge tier.
+ * backend as src/worker.ts's edge tier, through the same calls as src/api/analyzer.ts.
  */
 import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
+import jpegWasm from "../../src/vision/jpeg/libjpeg.wasm";
 import { createWebBackend } from "../../src/inference/backends/web";
-import { alignForModel } from "../../src/inference/pipeline";
+import { cropSpec } from "../../src/inference/pipeline";
+import { sha256Hex } from "../../src/keys/keys";
+import { policiesOf } from "../../src/limits/plans";
+import type { RateLimiter } from "../../src/limits/rate-limiter";
 import { bundledCatalog } from "../../src/routing/catalog";
 import { EdgeModels } from "../../src/routing/edge-models";
-import { decodeImage, setWebPDecoderModule } from "../../src/vision";
+import { alignInView, detectFaces, faceViews, Photo, setJpegDecoderModule, setWebPDecoderModule } from "../../src/vision";
 import { baselineWork, PREFIXES, type Prefix } from "../support/phases";
 
+export { RateLimiter } from "../../src/limits/rate-limiter";
+
 setWebPDecoderModule(webpWasm);
+setJpegDecoderModule(jpegWasm);
 const edge = new EdgeModels(bundledCatalog, createWebBackend({ wasmModule: ortWasm }));
+const STAGES = ["limiter", "hash", "cache"] as const;
+type Stage = (typeof STAGES)[number];
+
+interface BenchEnv {
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+}
 
 async function runPrefix(bytes: Uint8Array, until: Prefix, flip: boolean): Promise<number> {
   if (until === "none") return 0;
   if (until === "baseline") return baselineWork() === -1 ? -1 : 0;
-  const image = await decodeImage(bytes);
+  const photo = await Photo.open(bytes);
   if (until === "decode") return 0;
-  const faces = await (await edge.detector()).detect(image);
+  const faces = await detectFaces(photo, await edge.detector());
   if (until === "detect") return faces.length;
   const models = await Promise.all([edge.attribute("age"), edge.attribute("beauty")]);
-  const crops = models.map((model) => faces.map((face) => alignForModel(image, face, model)));
+  const specs = models.map(cropSpec);
+  const views = await faceViews(photo, faces, specs);
+  const crops = specs.map((spec) => faces.map((face, f) => alignInView(views[f], face.keypoints, spec)));
   if (until === "align") return faces.length;
   await Promise.all(models.map((model, m) => model.predict(crops[m], { flip })));
   return faces.length;
 }
 
+/** The API's steps before decoding, as src/api/meter.ts and analyzer.ts make them. */
+async function runStage(bytes: Uint8Array, stage: Stage, env: BenchEnv): Promise<void> {
+  if (stage === "limiter") {
+    await env.RATE_LIMITER.getByName("bench").consume(policiesOf({ per_minute: 1e9, per_day: 1e12, max_batch: 4 }), 1);
+  } else if (stage === "hash") {
+    await sha256Hex(bytes);
+  } else {
+    await (caches as unknown as { default: Cache }).default.match(new Request(`https://cache.invalid/${await sha256Hex(bytes)}`));
+  }
+}
+
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
     const url = new URL(request.url);
-    const until = url.searchParams.get("until") as Prefix;
-    if (!PREFIXES.includes(until)) return new Response(`until must be one of ${PREFIXES.join(", ")}`, { status: 400 });
+    const until = url.searchParams.get("until") as Prefix | Stage;
     const repeat = Math.max(1, Number(url.searchParams.get("repeat") ?? 1));
     const bytes = new Uint8Array(await request.arrayBuffer());
     let faces = 0;
-    for (let r = 0; r < repeat; r++) faces = await runPrefix(bytes, until, url.searchParams.get("flip") !== "0");
+    if ((STAGES as readonly string[]).includes(until)) {
+      for (let r = 0; r < repeat; r++) await runStage(bytes, until as Stage, env);
+    } else if (PREFIXES.includes(until as Prefix)) {
+      for (let r = 0; r < repeat; r++) faces = await runPrefix(bytes, until as Prefix, url.searchParams.get("flip") !== "0");
+    } else return new Response(`until must be one of ${[...PREFIXES, ...STAGES].join(", ")}`, { status: 400 });
     return Response.json({ faces, models: [bundledCatalog.edge.age.card.name, bundledCatalog.edge.beauty.card.name] });
   },
-} satisfies ExportedHandler;
+} satisfies ExportedHandler<BenchEnv>;

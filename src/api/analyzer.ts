@@ -12,7 +12,8 @@ import type { ModelCatalog } from "../routing/catalog";
 import type { EdgeModels } from "../routing/edge-models";
 import { RunnerUnavailable } from "../routing/runner-client";
 import type { TieredRouter } from "../routing/router";
-import { alignFace, decodeImage, ImageError, sniffImageType, type Face, type RgbImage } from "../vision";
+import { alignInView, detectFaces, faceViews, ImageError, Photo, sniffImageType, type CropSpec, type RgbImage } from "../vision";
+import type { Face } from "../vision";
 import { pngDataUrl, scoremapPng } from "./explain";
 import { ADULT_AGE, attributesToEstimate, beautyWithheld } from "./minors";
 import { ApiProblem } from "./problem";
@@ -59,17 +60,26 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
   const hit = await deps.cache?.get<StoredAnalysis>(cacheKey);
   if (hit) return { ...hit, cached: true, timing_ms: Date.now() - started };
 
-  const image = await decode(bytes, deps.maxPixels);
+  const photo = await open(bytes, deps.maxPixels);
   const detector = await deps.edge.detector();
-  const faces = (await detector.detect(image)).slice(0, query.max_faces);
+  const faces = (await detectFaces(photo, detector)).slice(0, query.max_faces);
 
+  // Every crop the router may ask for (this tier's cards and the edge fallback's), so that the one
+  // view per face that serves them all is read before routing, which asks for crops synchronously.
+  const specs = new Map<string, CropSpec>();
+  for (const card of [...cards, ...attributes.map((a) => deps.catalog.edge[a].card)]) {
+    const template = card.alignment.template!; // catalog cards always carry one (routing/catalog.ts)
+    specs.set(`${card.input.size}:${JSON.stringify(template.keypoints)}:${JSON.stringify(template.weights)}`, { template, size: card.input.size });
+  }
+  const views = await decodeStep(() => faceViews(photo, faces, [...specs.values()]), deps.maxPixels);
   const crops = new Map<string, RgbImage[]>();
   const cropsFor = (card: ModelCard): RgbImage[] => {
-    const template = card.alignment.template!; // catalog cards always carry one (routing/catalog.ts)
+    const template = card.alignment.template!;
     const key = `${card.input.size}:${JSON.stringify(template.keypoints)}:${JSON.stringify(template.weights)}`;
     let c = crops.get(key);
     if (!c) {
-      c = faces.map((f) => alignFace(image, f.keypoints, template, card.input.size));
+      const spec = specs.get(key) ?? { template, size: card.input.size };
+      c = faces.map((f, i) => alignInView(views[i], f.keypoints, spec));
       crops.set(key, c);
     }
     return c;
@@ -98,7 +108,7 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
   if (estimation.fallbackReason) deps.onFallback?.(estimation.fallbackReason);
   const ageCard = [deps.catalog.edge.age.card, deps.catalog.runner.age].find((c) => c.name === estimation.models.age?.name);
   const answer: StoredAnalysis = {
-    image: { sha256: imageSha256, width: image.width, height: image.height },
+    image: { sha256: imageSha256, width: photo.width, height: photo.height },
     faces: faces.map((face, i) => renderFace(face, i, estimation.predictions, ageCard, query, deps.minorRisk)),
     models: {
       detector: { name: deps.catalog.detector.name, version: deps.catalog.detector.version },
@@ -111,14 +121,20 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
   return { ...answer, cached: false, timing_ms: Date.now() - started };
 }
 
-async function decode(bytes: Uint8Array, maxPixels: number) {
+/** Header walk, budget check and the preview (src/vision/photo.ts); the budget is DEFAULT_BUDGET's but for MAX_PIXELS. */
+function open(bytes: Uint8Array, maxPixels: number): Promise<Photo> {
+  return decodeStep(() => Photo.open(bytes, { budget: { maxPixels } }), maxPixels);
+}
+
+/** A decoding step whose ImageError becomes the API's problem (our words only, never the decoder's). */
+async function decodeStep<T>(step: () => Promise<T>, maxPixels: number): Promise<T> {
   try {
-    return await decodeImage(bytes, { maxPixels });
+    return await step();
   } catch (err) {
     if (!(err instanceof ImageError)) throw err;
     if (err.kind === "unsupported") throw new ApiProblem("unsupported-media-type", "The body is not a JPEG, PNG or WebP image.");
-    if (err.kind === "too_large") throw new ApiProblem("pixel-budget", `The image has more than ${maxPixels} pixels.`);
-    throw new ApiProblem("undecodable-image", "The image is corrupt or truncated.");
+    if (err.kind === "too_large") throw new ApiProblem("pixel-budget", `The image has more than ${maxPixels} pixels, or needs more memory or work to decode than one image may use.`);
+    throw new ApiProblem("undecodable-image", "The image is corrupt, truncated or malformed.");
   }
 }
 

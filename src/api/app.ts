@@ -99,18 +99,21 @@ export function createApp(options: AppOptions) {
     const query = c.req.valid("query");
     const s = settingsOf(c.env);
     const plan = s.plans[c.get("caller").plan];
-    const items = await readBatchImages(c.req.raw, s.maxBatchBytes, s.maxImageBytes, plan.max_batch);
+    const items: (Blob | ApiProblem | null)[] = await readBatchImages(c.req.raw, s.maxBatchBytes, s.maxImageBytes, plan.max_batch);
     await chargeExtra(c, items.length - 1);
     const deps = analyzerDeps(c.env, c.executionCtx);
     const results: { index: number; status: number; analysis?: Analysis; problem?: ReturnType<ApiProblem["toDocument"]> }[] = [];
-    // One at a time: a worker has 128 MB, and a decoded photo can take tens of them.
-    for (const [index, item] of items.entries()) {
-      if (item instanceof ApiProblem) {
-        results.push({ index, status: item.status, problem: item.toDocument() });
+    // One at a time, each image's bytes read only for its turn and let go after it: a worker has
+    // 128 MB, and every image may use up to the decode budget.
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index];
+      items[index] = null;
+      if (item instanceof ApiProblem || item === null) {
+        if (item) results.push({ index, status: item.status, problem: item.toDocument() });
         continue;
       }
       try {
-        results.push({ index, status: 200, analysis: await analyzeImage(item, query, deps) });
+        results.push({ index, status: 200, analysis: await analyzeImage(new Uint8Array(await item.arrayBuffer()), query, deps) });
       } catch (err) {
         if (!(err instanceof ApiProblem)) throw err;
         results.push({ index, status: err.status, problem: err.toDocument() });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { applySimilarity, fitSimilarity } from "../vision/align";
 import { decodeImage } from "../vision/decode";
 import type { Point } from "../vision/detect";
-import { dataDir, loadDetector, parseArgs, readCsv, repoPath } from "./env";
+import { dataDir, initDecodersForNode, loadDetector, parseArgs, readCsv, repoPath } from "./env";
 
 const FRAMINGS: Record<string, () => string[]> = {
   utkface: () =>
@@ -27,6 +27,7 @@ const FRAMINGS: Record<string, () => string[]> = {
 
 async function derive(framing: string, limit: number) {
   const files = FRAMINGS[framing]().slice(0, limit);
+  await initDecodersForNode();
   const detector = await loadDetector();
   const samples: number[][] = [];
   for (const file of files) {

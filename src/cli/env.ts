@@ -6,6 +6,7 @@ import { alignmentTemplateSchema, parseModelCard, type ModelCard } from "../mode
 import { createNodeBackend } from "../inference/backends/node";
 import type { InferenceBackend } from "../inference/backend";
 import { FaceDetector, type DetectorOptions } from "../vision/detect";
+import { setJpegDecoderModule } from "../vision/jpeg";
 import { setWebPDecoderModule } from "../vision/webp";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -93,8 +94,10 @@ export function median(xs: number[]): number {
 }
 
 export const WEBP_WASM = join(REPO, "node_modules/@jsquash/webp/codec/dec/webp_dec.wasm");
+export const JPEG_WASM = join(REPO, "src/vision/jpeg/libjpeg.wasm");
 
-/** Gives the WebP decoder its WebAssembly in Node (where it cannot fetch a file: URL itself). */
-export async function initWebPForNode(): Promise<void> {
+/** Gives the JPEG and WebP decoders their WebAssembly in Node (compiled from the files once). */
+export async function initDecodersForNode(): Promise<void> {
+  setJpegDecoderModule(await WebAssembly.compile(readFileSync(JPEG_WASM)));
   setWebPDecoderModule(await WebAssembly.compile(readFileSync(WEBP_WASM)));
 }

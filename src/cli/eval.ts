@@ -11,10 +11,11 @@ import { dirname } from "node:path";
 import { AttributeModel, type FacePrediction } from "../inference/model";
 import { metrics, type Metrics } from "../inference/labelMath";
 import { alignmentTemplateSchema } from "../models/card";
-import { alignFace } from "../vision/align";
+import { alignInView, detectFaces, faceViews } from "../vision/crops";
 import { decodeImage } from "../vision/decode";
 import type { RgbImage } from "../vision/image";
-import { initWebPForNode, loadCard, loadDetector, nodeBackend, parseArgs, repoPath } from "./env";
+import { Photo } from "../vision/photo";
+import { initDecodersForNode, loadCard, loadDetector, nodeBackend, parseArgs, repoPath } from "./env";
 import { loadSet, type LabelledItem } from "./sets";
 
 export interface EvalOptions {
@@ -52,7 +53,7 @@ const BATCH = 32;
 const now = () => performance.now();
 
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
-  await initWebPForNode();
+  await initDecodersForNode();
   const { card, model: bytes } = loadCard(options.model);
   if (options.template) card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(repoPath(options.template), "utf8")));
   const set = loadSet(options.set, { size: card.input.size });
@@ -86,19 +87,29 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   for (const item of items) {
     const file = readFileSync(item[key]!);
     let t = now();
-    let image: RgbImage;
-    try {
-      image = await decodeImage(file);
-    } catch {
-      undecodable.push(item.id);
-      continue;
-    } finally {
-      time.decode += now() - t;
-    }
-    let crop = image;
-    if (detector) {
+    let crop: RgbImage;
+    if (!detector) {
+      try {
+        crop = await decodeImage(file);
+      } catch {
+        undecodable.push(item.id);
+        continue;
+      } finally {
+        time.decode += now() - t;
+      }
+    } else {
+      // Photos go the served way: a preview for detection, a finer region for a small face.
+      let photo: Photo;
+      try {
+        photo = await Photo.open(file);
+      } catch {
+        undecodable.push(item.id);
+        continue;
+      } finally {
+        time.decode += now() - t;
+      }
       t = now();
-      const [face] = await detector.detect(image);
+      const [face] = await detectFaces(photo, detector);
       time.detect += now() - t;
       if (!face) {
         noFace.push(item.id);
@@ -106,8 +117,12 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       }
       detected++;
       if (detectOnly) continue;
+      const spec = { template: template!, size: card.input.size };
       t = now();
-      crop = alignFace(image, face.keypoints, template!, card.input.size);
+      const [view] = await faceViews(photo, [face], [spec]);
+      time.decode += now() - t;
+      t = now();
+      crop = alignInView(view, face.keypoints, spec);
       time.align += now() - t;
     }
     pending.push({ item, crop });

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { AttributeModel } from "../inference/model";
 import { analyzePhoto } from "../inference/pipeline";
 import { ImageError } from "../vision/errors";
-import { initWebPForNode, loadCard, loadDetector, modelCards, nodeBackend, parseArgs } from "./env";
+import { initDecodersForNode, loadCard, loadDetector, modelCards, nodeBackend, parseArgs } from "./env";
 
 async function main() {
   const { flags, positional } = parseArgs(process.argv.slice(2));
@@ -18,7 +18,7 @@ async function main() {
     console.error("usage: predict <image...> [--json] [--models a.json,b.json] [--no-flip] [--distribution] [--scoremap]");
     process.exit(2);
   }
-  await initWebPForNode();
+  await initDecodersForNode();
   const cards = typeof flags.models === "string" ? flags.models.split(",") : modelCards();
   const models = await Promise.all(cards.map((c) => {
     const { card, model } = loadCard(c);

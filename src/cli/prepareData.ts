@@ -14,7 +14,7 @@ import { encode as encodePng } from "fast-png";
 import { alignmentTemplateSchema } from "../models/card";
 import { alignFace } from "../vision/align";
 import { decodeImage } from "../vision/decode";
-import { dataDir, initWebPForNode, loadDetector, parseArgs, readCsv, REPO, repoPath } from "./env";
+import { dataDir, initDecodersForNode, loadDetector, parseArgs, readCsv, REPO, repoPath } from "./env";
 
 interface Source {
   name: string;
@@ -60,7 +60,7 @@ async function main() {
   const src = source(flags);
   const out = repoPath(typeof flags.out === "string" ? flags.out : join("data/aligned", `${src.name}-${framing}-${size}`));
   mkdirSync(out, { recursive: true });
-  await initWebPForNode();
+  await initDecodersForNode();
   const detector = await loadDetector();
 
   const rows: Record<string, string>[] = [];

@@ -23,4 +23,4 @@ export {
   type LabelSpace,
   type Metrics,
 } from "./labelMath";
-export { analyzePhoto, analyzeImage, alignForModel, type AnalyzeOptions, type AnalyzedFace, type PhaseTimings } from "./pipeline";
+export { analyzePhoto, analyzeImage, analyzeOpened, alignForModel, cropSpec, type AnalyzeOptions, type AnalyzedFace, type PhaseTimings } from "./pipeline";

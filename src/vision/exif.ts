@@ -54,3 +54,38 @@ export function applyOrientation(image: RgbImage, orientation: number): RgbImage
   }
   return { width: ow, height: oh, data: out };
 }
+
+/** An axis-aligned rectangle in continuous pixel coordinates: [x0, x1) x [y0, y1). */
+export interface Rect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * Where a rectangle of the stored image (width x height as stored) lies in the image displayed for
+ * EXIF `orientation`: the continuous form of applyOrientation's pixel mapping.
+ */
+export function orientRect(r: Rect, orientation: number, width: number, height: number): Rect {
+  const corner = (x: number, y: number): [number, number] => {
+    switch (orientation) {
+      case 2: return [width - x, y];
+      case 3: return [width - x, height - y];
+      case 4: return [x, height - y];
+      case 5: return [y, x];
+      case 6: return [height - y, x];
+      case 7: return [height - y, width - x];
+      case 8: return [y, width - x];
+      default: return [x, y];
+    }
+  };
+  const [ax, ay] = corner(r.x0, r.y0);
+  const [bx, by] = corner(r.x1, r.y1);
+  return { x0: Math.min(ax, bx), y0: Math.min(ay, by), x1: Math.max(ax, bx), y1: Math.max(ay, by) };
+}
+
+/** The orientation that undoes `orientation` (6 and 8 are each other's inverse; the rest their own). */
+export function inverseOrientation(orientation: number): number {
+  return orientation === 6 ? 8 : orientation === 8 ? 6 : orientation;
+}

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import sharp from "sharp";
 import type { TestProject } from "vitest/node";
 import { startRunnerProcess, type RunnerProcess } from "../../gpu-runner/test/runner-process";
-import { initWebPForNode, loadCard, loadDetector } from "../../src/cli/env";
+import { initDecodersForNode, loadCard, loadDetector } from "../../src/cli/env";
 import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
 import { nodeBackend } from "../../src/cli/env";
@@ -48,6 +48,8 @@ declare module "vitest" {
     fixtures: Fixtures;
     /** TinyAgeNet (no flip) through the Node path on fixtures.photoJpeg. */
     nodeReference: NodeReference;
+    /** test/fixtures/hostile/ (scripts/hostile-corpus.ts): each file, base64, with what the API must answer. */
+    hostile: { file: string; expect: "4xx" | "200"; what: string; base64: string }[];
   }
 }
 
@@ -77,7 +79,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const fault = await startFaultRunner(runner.url);
 
   // A real photo with one face, found by the Node path itself.
-  await initWebPForNode();
+  await initDecodersForNode();
   const detector = await loadDetector();
   const { card, model } = loadCard("models/TinyAgeNet.json");
   const tinyAge = await AttributeModel.create(card, model, nodeBackend());
@@ -135,6 +137,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     bombPng: b64(bomb),
   };
 
+  const hostileDir = resolve(import.meta.dirname, "../fixtures/hostile");
+  const manifest = JSON.parse(readFileSync(join(hostileDir, "manifest.json"), "utf8")) as { file: string; expect: "4xx" | "200"; what: string }[];
+  project.provide("hostile", manifest.map((e) => ({ ...e, base64: b64(readFileSync(join(hostileDir, e.file))) })));
   project.provide("runnerUrl", runner.url);
   project.provide("faultRunnerUrl", fault.url);
   project.provide("runnerSecret", RUNNER_SECRET);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initWebPForNode, loadCard, loadDetector, nodeBackend, REPO } from "../../../src/cli/env";
+import { initDecodersForNode, loadCard, loadDetector, nodeBackend, REPO } from "../../../src/cli/env";
 import { evaluate } from "../../../src/cli/eval";
 import { AttributeModel, analyzePhoto, alignForModel } from "../../../src/inference";
 import { createWebBackend } from "../../../src/inference/backends/web";
@@ -14,7 +14,7 @@ describe.runIf(hasData && haveModels)("photo pipeline (decode -> detect -> align
   let detector: FaceDetector;
   let models: AttributeModel[];
   beforeAll(async () => {
-    await initWebPForNode();
+    await initDecodersForNode();
     detector = await loadDetector();
     models = await Promise.all(["TinyAgeNet", "TinyAttNet"].map((n) => {
       const { card, model } = loadCard(`models/${n}.json`);

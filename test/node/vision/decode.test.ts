@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { initWebPForNode } from "../../../src/cli/env";
+import { initDecodersForNode } from "../../../src/cli/env";
 import { decodeImage, ImageError, sniffImageType } from "../../../src/vision";
 import { facePhoto, hasData, meanAbsDiff } from "./fixtures";
 
@@ -10,7 +10,7 @@ async function reference(bytes: Uint8Array, background = "#ffffff") {
   return { width: info.width, height: info.height, data: new Uint8Array(data) };
 }
 
-beforeAll(initWebPForNode);
+beforeAll(initDecodersForNode);
 
 async function expectImageError(bytes: Uint8Array, kind: string, options = {}) {
   const error = await decodeImage(bytes, options).then(() => null, (e) => e);

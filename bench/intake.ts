@@ -1,0 +1,240 @@
+/**
+ * The fast tier on photos as users send them: per-phase ms of the edge pipeline (decode, detect,
+ * align, infer; TinyAgeNet + TinyAttNet, no flip, as tier=fast runs) for 400-512 px MEBeauty
+ * photos and for the same photos upscaled to 12 MP (4000x3000 baseline 4:2:0 JPEG, as phones
+ * write them), in workerd and in Node in the same run; then the whole request through the API
+ * (the real worker, local `wrangler dev`, tier=fast, new bytes each time so the cache misses):
+ * client latency and the answer's timing_ms.
+ *
+ *   npx tsx bench/intake.ts [--images 10] [--repeat 3] [--inner 2] [--label after] [--before bench/results/intake-before.json]
+ *
+ * Runs on the code before issue 15 too (same bench worker protocol, analyzePhoto in Node), which
+ * is how the "before" figures were taken. Writes bench/results/intake-<label>.{json,md}; with
+ * --before, the .md has after/before ratios. Phases in workerd are timed from outside as in
+ * bench/pipeline-workerd.ts (its clock stands still during synchronous work). The API stage
+ * breakdown (limiter, hash, cache, render) comes from bench worker prefixes where it supports them.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { unstable_dev } from "wrangler";
+import { localCompatibilityDate, REPO_ROOT } from "../scripts/stack";
+import { nodeRuntimeName, pickPhotos } from "./pipeline";
+import { median, now } from "./support/phases";
+
+const { values: args } = parseArgs({
+  options: {
+    images: { type: "string", default: "10" },
+    repeat: { type: "string", default: "3" },
+    inner: { type: "string", default: "2" },
+    label: { type: "string", default: "after" },
+    before: { type: "string" },
+    /** Re-render intake-<label>.md from its .json (e.g. once the "before" run exists); runs nothing. */
+    "render-only": { type: "boolean", default: false },
+  },
+});
+const count = Number(args.images);
+const repeat = Number(args.repeat);
+const inner = Number(args.inner);
+const EDGE_CARDS = ["models/TinyAgeNet.json", "models/TinyAttNet.json"];
+const PHASES = ["decode", "detect", "align", "infer", "total"] as const;
+type Phases = Record<(typeof PHASES)[number], number>;
+const STAGES = ["limiter", "hash", "cache"] as const;
+
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+process.env.WRANGLER_SEND_METRICS = "false";
+
+const SETS = ["400px", "12MP"] as const;
+type Report = Awaited<ReturnType<typeof measure>>;
+
+async function measure() {
+  const small = await pickPhotos(count);
+  const large = await Promise.all(small.map(async (p) => new Uint8Array(await sharp(p).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).toBuffer())));
+  const sets: Record<(typeof SETS)[number], Uint8Array[]> = { "400px": small, "12MP": large };
+  const compat = await localCompatibilityDate();
+
+  /** A copy of a JPEG with a unique COM segment after SOI: same pixels, new hash (a cache miss). */
+  let serial = 0;
+  function unique(jpeg: Uint8Array): Uint8Array {
+    const tag = new TextEncoder().encode(`bench-${process.pid}-${++serial}`);
+    const out = new Uint8Array(jpeg.length + 4 + tag.length);
+    out.set(jpeg.subarray(0, 2));
+    out.set([0xff, 0xfe, 0, tag.length + 2], 2);
+    out.set(tag, 6);
+    out.set(jpeg.subarray(2), 6 + tag.length);
+    return out;
+  }
+
+  // ---- workerd, per phase ----
+  const bench = await unstable_dev(path.join(REPO_ROOT, "bench/workerd/worker.ts"), {
+    config: path.join(REPO_ROOT, "bench/workerd/wrangler.toml"),
+    ip: "127.0.0.1",
+    local: true,
+    logLevel: "warn",
+    compatibilityDate: compat.date,
+    experimental: { disableExperimentalWarning: true },
+  });
+  const workerd: Record<string, Phases & { stages?: Record<string, number> }> = {};
+  const failures: Record<string, string> = {};
+  try {
+    const time = async (photo: Uint8Array, until: string) => {
+      const t = now();
+      const res = await bench.fetch(`/?until=${until}&repeat=${inner}&flip=0`, { method: "POST", body: photo });
+      await res.text();
+      if (res.status !== 200) throw new Error(`${until}: HTTP ${res.status}`);
+      return now() - t;
+    };
+    const supportsStages = (await bench.fetch(`/?until=limiter&repeat=1`, { method: "POST", body: small[0] })).status === 200;
+    for (const [name, photos] of Object.entries(sets)) {
+      try {
+        for (const photo of photos) await time(photo, "infer"); // warm-up
+        const prefixes = ["none", "decode", "detect", "align", "infer", ...(supportsStages ? STAGES : [])];
+        const ms: Record<string, number[][]> = Object.fromEntries(prefixes.map((p) => [p, photos.map(() => [])]));
+        for (let r = 0; r < repeat; r++) for (const [i, photo] of photos.entries()) for (const p of prefixes) ms[p][i].push(await time(photo, p));
+        const step = (a: string, b: string) => median(photos.map((_, i) => Math.max(0, median(ms[b][i]) - median(ms[a][i])) / inner));
+        workerd[name] = { decode: step("none", "decode"), detect: step("decode", "detect"), align: step("detect", "align"), infer: step("align", "infer"), total: step("none", "infer") };
+        if (supportsStages) workerd[name].stages = Object.fromEntries(STAGES.map((s) => [s, step("none", s)]));
+      } catch (err) {
+        // The code before issue 15 could not decode a 12 MP JPEG within workerd's memory: recorded, not fatal.
+        failures[`workerd ${name}`] = (err as Error).message;
+      }
+    }
+  } finally {
+    await bench.stop();
+  }
+
+  // ---- Node, per phase, same photos and models ----
+  // One intra-op thread, like the single-threaded WASM in workerd: onnxruntime's default (one
+  // spinning thread per core) steals the 2-core box from the JS phases and triples them.
+  const env = await import("../src/cli/env");
+  const { createNodeBackend } = await import("../src/inference/backends/node");
+  const { AttributeModel } = await import("../src/inference/model");
+  const { FaceDetector } = await import("../src/vision/detect");
+  const { analyzePhoto } = await import("../src/inference/pipeline");
+  await ("initDecodersForNode" in env ? (env as { initDecodersForNode: () => Promise<void> }).initDecodersForNode() : (env as unknown as { initWebPForNode: () => Promise<void> }).initWebPForNode());
+  const backend = createNodeBackend({ intraOpNumThreads: 1 });
+  const detector = await FaceDetector.create(readFileSync(env.BLAZEFACE_FRONT), backend, { backModel: readFileSync(env.BLAZEFACE_BACK) });
+  const models = await Promise.all(EDGE_CARDS.map((c) => {
+    const { card, model } = env.loadCard(c);
+    return AttributeModel.create(card, model, backend);
+  }));
+  const node: Record<string, Phases> = {};
+  for (const [name, photos] of Object.entries(sets)) {
+    for (const photo of photos) await analyzePhoto(photo, detector, models, { flip: false });
+    const per: Phases[][] = photos.map(() => []);
+    for (let r = 0; r < repeat; r++) {
+      for (const [i, photo] of photos.entries()) {
+        const t = now();
+        const { timings } = await analyzePhoto(photo, detector, models, { flip: false });
+        per[i].push({ ...timings, total: now() - t });
+      }
+    }
+    node[name] = Object.fromEntries(PHASES.map((p) => [p, median(per.map((runs) => median(runs.map((x) => x[p]))))])) as Phases;
+  }
+
+  // ---- the API, whole requests ----
+  const api = await unstable_dev(path.join(REPO_ROOT, "src/worker.ts"), {
+    config: path.join(REPO_ROOT, "wrangler.toml"),
+    ip: "127.0.0.1",
+    local: true,
+    logLevel: "warn",
+    compatibilityDate: compat.date,
+    vars: { PLANS: { free: { per_minute: 100000, per_day: 10000000, max_batch: 4 }, pro: { per_minute: 600, per_day: 100000, max_batch: 16 } } as unknown as string },
+    experimental: { disableExperimentalWarning: true },
+  });
+  const apiResults: Record<string, { latency_ms: number; timing_ms: number; faces: number }> = {};
+  try {
+    for (const [name, photos] of Object.entries(sets)) {
+      const latency: number[] = [];
+      const timing: number[] = [];
+      let faces = 0;
+      try {
+        for (let r = -1; r < repeat; r++) {
+          for (const photo of photos) {
+            const t = now();
+            const res = await api.fetch("/v1/analyze?tier=fast", { method: "POST", body: unique(photo), headers: { "Content-Type": "image/jpeg" } });
+            const text = await res.text();
+            if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 120)}`);
+            const body = JSON.parse(text) as { timing_ms: number; faces: unknown[] };
+            if (r < 0) { faces += body.faces.length; continue; }
+            latency.push(now() - t);
+            timing.push(body.timing_ms);
+          }
+        }
+        apiResults[name] = { latency_ms: median(latency), timing_ms: median(timing), faces };
+      } catch (err) {
+        failures[`API ${name}`] = (err as Error).message;
+      }
+    }
+  } finally {
+    await api.stop();
+  }
+
+  return {
+    date: new Date().toISOString(),
+    label: args.label,
+    command: `npx tsx bench/intake.ts --images ${count} --repeat ${repeat} --inner ${inner} --label ${args.label}${args.before ? ` --before ${args.before}` : ""}`,
+    node_runtime: `${await nodeRuntimeName()}, 1 intra-op thread`,
+    workerd_runtime: `workerd (local wrangler dev), compatibility date ${compat.date}`,
+    images: count,
+    workerd,
+    node,
+    api: apiResults,
+    failures,
+  };
+}
+
+const dir = path.join(REPO_ROOT, "bench/results");
+const report: Report = args["render-only"] ? JSON.parse(readFileSync(path.join(dir, `intake-${args.label}.json`), "utf8")) : await measure();
+const before = args.before && existsSync(args.before) ? (JSON.parse(readFileSync(args.before, "utf8")) as Report) : null;
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : "–");
+const fmt = (x: number | undefined) => (x === undefined ? "–" : x.toFixed(1));
+const { workerd, node, api } = report;
+const failed = { ...before?.failures, ...report.failures };
+const lines = [
+  `# The fast tier on 400 px and 12 MP photos: workerd, Node, and the API (${report.label})`,
+  "",
+  `${report.date} · \`${report.command}\` (run under /root/exclusive.sh)` + (before ? `; before: ${before.date} · \`${before.command}\` on the code before issue 15 (commit 6fac5f5), same machine` : ""),
+  "",
+  `${report.images} MEBeauty photos (400–512 px) and the same upscaled to 4000×3000 (JPEG q92, 4:2:0, as phones write them). Edge models TinyAgeNet + TinyAttNet, no flip (tier=fast). Median over photos of each photo's median over the runs, ms.`,
+  `workerd: ${report.workerd_runtime}, phases from differences of pipeline prefixes timed from outside. Node: ${report.node_runtime}, timed in-process.`,
+  "",
+  "| photos | phase | workerd ms | Node ms |" + (before ? " workerd before | Node before | workerd after/before | Node after/before |" : ""),
+  "|---|---|---|---|" + (before ? "---|---|---|---|" : ""),
+  ...SETS.flatMap((set) =>
+    PHASES.map((p) => {
+      const w = workerd[set]?.[p], n = node[set]?.[p];
+      const bw = before?.workerd[set]?.[p], bn = before?.node[set]?.[p];
+      return `| ${set} | ${p} | ${fmt(w)} | ${fmt(n)} |` + (before ? ` ${fmt(bw)} | ${fmt(bn)} | ${ratio(w, bw)} | ${ratio(n, bn)} |` : "");
+    }),
+  ),
+  "",
+  "Whole request through the API (the real worker, tier=fast, both attributes, a cache miss each time):",
+  "",
+  "| photos | client latency ms | timing_ms | faces |" + (before ? " latency before | timing_ms before | latency after/before | timing_ms after/before |" : ""),
+  "|---|---|---|---|" + (before ? "---|---|---|---|" : ""),
+  ...SETS.map((set) => {
+    const a = api[set];
+    const b = before?.api[set];
+    return `| ${set} | ${fmt(a?.latency_ms)} | ${fmt(a?.timing_ms)} | ${a?.faces ?? "–"} |` + (before ? ` ${fmt(b?.latency_ms)} | ${fmt(b?.timing_ms)} | ${ratio(a?.latency_ms, b?.latency_ms)} | ${ratio(a?.timing_ms, b?.timing_ms)} |` : "");
+  }),
+  "",
+  ...(workerd["400px"]?.stages
+    ? [
+        "A request by stage in workerd (ms; limiter = the RateLimiter Durable Object call, hash = SHA-256 of the body, cache = a Cache API lookup, then the pipeline phases):",
+        "",
+        `| photos | ${[...STAGES, ...PHASES.slice(0, 4)].join(" | ")} |`,
+        `|---|${[...STAGES, ...PHASES.slice(0, 4)].map(() => "---").join("|")}|`,
+        ...SETS.filter((set) => workerd[set]?.stages).map((set) => `| ${set} | ${[...STAGES.map((st) => fmt(workerd[set].stages![st])), ...PHASES.slice(0, 4).map((p) => fmt(workerd[set][p]))].join(" | ")} |`),
+        "",
+        "The rest of the API's latency is the request's own overhead (routing, key lookup, the answer's JSON, the cache write after the response).",
+      ]
+    : []),
+  ...(Object.keys(failed).length ? ["", "Failed (recorded, not fatal):", "", ...Object.entries(failed).map(([k, v]) => `- ${k}: ${v}`)] : []),
+  "",
+];
+mkdirSync(dir, { recursive: true });
+if (!args["render-only"]) writeFileSync(path.join(dir, `intake-${report.label}.json`), JSON.stringify(report, null, 1) + "\n");
+writeFileSync(path.join(dir, `intake-${report.label}.md`), lines.join("\n"));
+console.log(lines.join("\n"));

@@ -1,0 +1,5 @@
+// Node has no bundler to hand the decoders their precompiled WebAssembly (workerd's worker.ts does).
+import { beforeAll } from "vitest";
+import { initDecodersForNode } from "../../src/cli/env";
+
+beforeAll(initDecodersForNode);
