@@ -14,6 +14,7 @@ import { runnerClientFor, type RunnerClient } from "../routing/runner-client";
 import { TieredRouter } from "../routing/router";
 import { analyzeImage, type AnalyzerDeps } from "./analyzer";
 import { docsPage } from "./docs";
+import { healthReport } from "./health";
 import { requestLog, type LogVariables } from "./log";
 import { chargeExtra, meter, type MeterVariables } from "./meter";
 import { ApiProblem, problemResponse } from "./problem";
@@ -149,15 +150,7 @@ export function createApp(options: AppOptions) {
 
   app.openapi(healthRoute, (c) => {
     const runner = runnerOf(settingsOf(c.env));
-    const breaker = runner?.breaker.state ?? "closed";
-    return c.json(
-      {
-        status: runner && breaker === "open" ? ("degraded" as const) : ("ok" as const),
-        edge: { ready: edge.warm },
-        runner: { configured: runner !== null, breaker, latency_ewma_ms: runner?.latency.value ?? null },
-      },
-      200,
-    );
+    return c.json(healthReport(edge.warm, runner?.health ?? null), 200);
   });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -108,8 +108,9 @@ describe("circuit breaker", () => {
       expect((await answer(await analyze(photo, `tier=standard&attributes=age&max_faces=${i}`, { env }))).route).toBe("edge-fallback");
     }
     expect(await faultRequests(name)).toBe(3);
-    const health = (await (await call("/healthz", { env })).json()) as { status: string; runner: { breaker: string } };
-    expect(health).toMatchObject({ status: "degraded", runner: { breaker: "open" } });
+    const health = (await (await call("/healthz", { env })).json()) as Health;
+    // Errors are facts about the runner, not about a deadline: both tiers' breakers open.
+    expect(health).toMatchObject({ status: "degraded", runner: { breaker: "open", tiers: { standard: { breaker: "open" }, accurate: { breaker: "open" } } } });
 
     // Open: the runner is not called at all.
     expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=4", { env }))).route).toBe("edge-fallback");
@@ -123,9 +124,10 @@ describe("circuit breaker", () => {
     await new Promise((r) => setTimeout(r, 8100));
     expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=5", { env }))).route).toBe("gpu");
     expect(await faultRequests(name)).toBe(4);
-    const healed = (await (await call("/healthz", { env })).json()) as { status: string; runner: { breaker: string } };
-    expect(healed).toMatchObject({ status: "ok", runner: { breaker: "closed" } });
+    // Each tier probes for itself: accurate's breaker (opened by the same errors) closes on its own probe.
     expect((await answer(await analyze(photo, "tier=accurate&attributes=age&max_faces=2", { env }))).route).toBe("gpu");
+    const healed = (await (await call("/healthz", { env })).json()) as Health;
+    expect(healed).toMatchObject({ status: "ok", runner: { breaker: "closed" } });
   });
 
   it("a failed probe opens it again", async () => {
@@ -147,19 +149,109 @@ describe("latency EWMA", () => {
     const edge = await edgeMs("tier=standard&attributes=age");
     await setFault(name, "slow", 5000);
     const base = { ...noCache, RUNNER_URL: faultRunnerUrl(name), STANDARD_DEADLINE_MS: 2000, ACCURATE_DEADLINE_MS: 30_000 };
-    // Accurate waits for it: ~5 s answers feed the EWMA.
-    expect((await answer(await analyze(photo, "tier=accurate&attributes=age", { env: base }))).route).toBe("gpu");
-    expect(await faultRequests(name)).toBe(1);
-    // Standard does not even try (EWMA over its 2 s deadline): no runner call, no wait.
     const skip = { ...base, SLOW_RUNNER_PROBE_MS: 600_000 };
+    // Standard's own call times out: its EWMA is now at its 2 s deadline.
+    expect(await answer(await analyze(photo, "tier=standard&attributes=age", { env: skip }))).toMatchObject({ route: "edge-fallback" });
+    expect(await faultRequests(name)).toBe(1);
+    // Standard does not even try now: no runner call, no wait.
     const started = Date.now();
     expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=2", { env: skip }))).route).toBe("edge-fallback");
     expect(Date.now() - started).toBeLessThan(2 * edge + 1000);
     expect(await faultRequests(name)).toBe(1);
+    // Accurate waits for it (its own deadline is 30 s).
+    expect((await answer(await analyze(photo, "tier=accurate&attributes=age", { env: base }))).route).toBe("gpu");
+    expect(await faultRequests(name)).toBe(2);
     // The runner gets fast again; once the probe interval has passed, standard tries it and goes back to it.
     await setFault(name, "pass");
     const probe = { ...base, SLOW_RUNNER_PROBE_MS: 0 };
     expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=3", { env: probe }))).route).toBe("gpu");
-    expect(await faultRequests(name)).toBe(2);
+    expect(await faultRequests(name)).toBe(3);
+  });
+
+  it("standard's probe fires on schedule while accurate keeps calling the runner", async () => {
+    const name = "ewma-schedule";
+    await setFault(name, "slow", 3000, 1);
+    const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), STANDARD_DEADLINE_MS: 1500, ACCURATE_DEADLINE_MS: 30_000, SLOW_RUNNER_PROBE_MS: 4000 };
+    // One slow standard call: standard now skips the runner for 4 s.
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age", { env }))).route).toBe("edge-fallback");
+    const slowAt = Date.now();
+    // Accurate calls go on meanwhile (they used to push standard's probe back every time).
+    while (Date.now() - slowAt < 4000) {
+      expect((await answer(await analyze(photo, "tier=accurate&attributes=age", { env }))).route).toBe("gpu");
+    }
+    expect(await faultRequests(name)).toBeGreaterThanOrEqual(2);
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=2", { env }))).route).toBe("gpu");
+  });
+});
+
+interface Health {
+  status: string;
+  runner: {
+    breaker: string;
+    tiers: Record<"standard" | "accurate", { breaker: string; consecutive_failures: number; latency_ewma_ms: number | null }>;
+  };
+}
+
+describe("per-tier health (issue 12)", () => {
+  it("an accurate request that times out does not change where the next 100 standard requests go", async () => {
+    const name = "tier-isolation";
+    // A deadline poisoning would show at once: one failure opens a breaker, and a standard skipped
+    // as slow would not be probed again within the test.
+    const env = {
+      ...noCache,
+      RUNNER_URL: faultRunnerUrl(name),
+      STANDARD_DEADLINE_MS: 5000,
+      ACCURATE_DEADLINE_MS: 6000,
+      BREAKER_FAILURES: 1,
+      BREAKER_OPEN_MS: 600_000,
+      SLOW_RUNNER_PROBE_MS: 600_000,
+    };
+    await setFault(name, "slow", 30_000, 1); // only the next runner call is slow
+    const accurate = await analyze(photo, "tier=accurate&attributes=age", { env });
+    expect(accurate.status).toBe(503);
+    expect(await faultRequests(name)).toBe(1);
+
+    const routes: Record<string, number> = {};
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < 100) {
+          next += 1;
+          const a = await answer(await analyze(photo, "tier=standard&attributes=age", { env }));
+          routes[a.route] = (routes[a.route] ?? 0) + 1;
+        }
+      }),
+    );
+    expect(routes).toEqual({ gpu: 100 });
+    expect(await faultRequests(name)).toBe(101);
+    const health = (await (await call("/healthz", { env })).json()) as Health;
+    expect(health.runner.tiers.accurate).toMatchObject({ breaker: "open", consecutive_failures: 1, latency_ewma_ms: 6000 });
+    expect(health.runner.tiers.standard).toMatchObject({ breaker: "closed", consecutive_failures: 0 });
+    expect(health.runner.tiers.standard.latency_ewma_ms).toBeLessThan(5000);
+  });
+
+  it("one 20-face request whose runner calls all fail counts as one breaker failure", async () => {
+    const crowd = bytesOf(fixtures.crowdJpeg);
+    const name = "fan-out";
+    // 20 faces, flip-averaged: 40 crops per attribute, 4 per call: 20 calls for one request.
+    const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), RUNNER_MAX_BATCH: 4, BREAKER_FAILURES: 2, BREAKER_OPEN_MS: 600_000 };
+    expect(((await answer(await analyze(crowd, "tier=fast&max_faces=20", { env }))).faces).length).toBe(20);
+    await setFault(name, "error");
+
+    const first = await analyze(crowd, "tier=accurate&max_faces=20", { env });
+    expect(first.status).toBe(503);
+    const calls = await faultRequests(name);
+    expect(calls).toBeGreaterThan(1); // it did fan out, and every call that got there failed
+    let health = (await (await call("/healthz", { env })).json()) as Health;
+    expect(health.runner.tiers.accurate).toMatchObject({ breaker: "closed", consecutive_failures: 1 });
+    expect(health.runner.tiers.standard).toMatchObject({ breaker: "closed", consecutive_failures: 1 });
+
+    // The second failing request opens it; after that the runner is not called.
+    expect((await analyze(crowd, "tier=accurate&max_faces=20", { env })).status).toBe(503);
+    health = (await (await call("/healthz", { env })).json()) as Health;
+    expect(health.runner.tiers.accurate).toMatchObject({ breaker: "open", consecutive_failures: 2 });
+    const opened = await faultRequests(name);
+    expect((await analyze(crowd, "tier=accurate&max_faces=20", { env })).status).toBe(503);
+    expect(await faultRequests(name)).toBe(opened);
   });
 });

@@ -4,7 +4,8 @@
  * fail with 500, return garbage, or drop the connection. Only the faults are simulated; every
  * answer that gets through comes from the real runner.
  *
- *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop", "delayMs"?: n}
+ *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop", "delayMs"?: n, "count"?: n}
+ *                         (with `count`, only the next n requests get the fault; then it passes)
  *   GET  /control/<name>  -> {"mode", "requests"}  (requests that reached this virtual runner)
  */
 import http from "node:http";
@@ -15,6 +16,8 @@ export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop";
 interface VirtualRunner {
   mode: FaultMode;
   delayMs: number;
+  /** Requests left that get the fault; Infinity when it stays until told otherwise. */
+  remaining: number;
   requests: number;
 }
 
@@ -22,7 +25,7 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
   const runners = new Map<string, VirtualRunner>();
   const runner = (name: string) => {
     let r = runners.get(name);
-    if (!r) runners.set(name, (r = { mode: "pass", delayMs: 0, requests: 0 }));
+    if (!r) runners.set(name, (r = { mode: "pass", delayMs: 0, remaining: Infinity, requests: 0 }));
     return r;
   };
   const server = http.createServer(async (req, res) => {
@@ -33,9 +36,10 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (control) {
       const r = runner(control[1]);
       if (req.method === "POST") {
-        const { mode, delayMs } = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number };
+        const { mode, delayMs, count } = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number; count?: number };
         r.mode = mode;
         r.delayMs = delayMs ?? 0;
+        r.remaining = count ?? Infinity;
       }
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.mode, requests: r.requests }));
       return;
@@ -44,11 +48,13 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (!route) return void res.writeHead(404).end();
     const r = runner(route[1]);
     r.requests++;
-    if (r.mode === "drop") return void req.socket.destroy();
-    if (r.mode === "error") {
+    const mode = r.remaining > 0 ? r.mode : "pass";
+    r.remaining--;
+    if (mode === "drop") return void req.socket.destroy();
+    if (mode === "error") {
       return void res.writeHead(500, { "content-type": "application/problem+json" }).end('{"title":"injected failure","status":500}');
     }
-    if (r.mode === "slow") await new Promise((resolve) => setTimeout(resolve, r.delayMs));
+    if (mode === "slow") await new Promise((resolve) => setTimeout(resolve, r.delayMs));
     let upstreamRes: Response;
     try {
       const headers = new Headers();
@@ -62,7 +68,7 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     upstreamRes.headers.forEach((v, k) => {
       if (k !== "content-length" && k !== "transfer-encoding" && k !== "connection") outHeaders[k] = v;
     });
-    if (r.mode === "garbage" && upstreamRes.ok) {
+    if (mode === "garbage" && upstreamRes.ok) {
       // The real answer with its tensor bytes overwritten: right framing, meaningless values.
       const headerLength = Number(upstreamRes.headers.get("inference-header-content-length") ?? answer.length);
       for (let i = headerLength; i < answer.length; i++) answer[i] = 0xff;

@@ -68,8 +68,8 @@ export interface Problem {
 }
 
 /** Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts). */
-export async function setFault(name: string, mode: "pass" | "slow" | "error" | "garbage" | "drop", delayMs = 0): Promise<void> {
-  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs }) });
+export async function setFault(name: string, mode: "pass" | "slow" | "error" | "garbage" | "drop", delayMs = 0, count?: number): Promise<void> {
+  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count }) });
   if (!res.ok) throw new Error(`fault control ${res.status}`);
 }
 
