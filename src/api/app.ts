@@ -13,13 +13,13 @@ import { EdgeModels } from "../routing/edge-models";
 import { runnerClientFor, type RunnerClient } from "../routing/runner-client";
 import { TieredRouter } from "../routing/router";
 import { analyzeImage, type AnalyzerDeps } from "./analyzer";
+import { BatchOutcomes } from "./batch";
 import { docsPage } from "./docs";
 import { healthReport } from "./health";
 import { requestLog, type LogVariables } from "./log";
-import { chargeExtra, meter, type MeterVariables } from "./meter";
+import { chargeExtra, meter, MeteringUnavailable, type MeterVariables } from "./meter";
 import { ApiProblem, problemResponse } from "./problem";
 import { analyzeRoute, batchRoute, healthRoute, modelsRoute } from "./routes";
-import type { Analysis } from "./schemas";
 import { settingsOf, type Settings } from "./settings";
 import { readBatchImages, readSingleImage } from "./upload";
 
@@ -102,22 +102,23 @@ export function createApp(options: AppOptions) {
     const plan = s.plans[c.get("caller").plan];
     const items = await readBatchImages(c.req.raw, s.maxBatchBytes, s.maxImageBytes, plan.max_batch);
     await chargeExtra(c, items.length - 1);
-    const deps = analyzerDeps(c.env, c.executionCtx);
-    const results: { index: number; status: number; analysis?: Analysis; problem?: ReturnType<ApiProblem["toDocument"]> }[] = [];
+    const outcomes = new BatchOutcomes();
+    const deps = { ...analyzerDeps(c.env, c.executionCtx), onFallback: (reason: string) => outcomes.fallback(reason) };
     // One at a time: a worker has 128 MB, and a decoded photo can take tens of them.
     for (const [index, item] of items.entries()) {
       if (item instanceof ApiProblem) {
-        results.push({ index, status: item.status, problem: item.toDocument() });
+        outcomes.problem(index, item);
         continue;
       }
       try {
-        results.push({ index, status: 200, analysis: await analyzeImage(item, query, deps) });
+        outcomes.analysis(index, await analyzeImage(item, query, deps));
       } catch (err) {
         if (!(err instanceof ApiProblem)) throw err;
-        results.push({ index, status: err.status, problem: err.toDocument() });
+        outcomes.problem(index, err);
       }
     }
-    return c.json({ results, timing_ms: Date.now() - started }, 200);
+    c.set("analysis", outcomes.logSummary());
+    return c.json({ results: outcomes.results, timing_ms: Date.now() - started }, 200);
   });
 
   app.openapi(modelsRoute, (c) => {
@@ -172,6 +173,7 @@ export function createApp(options: AppOptions) {
 
   app.notFound(() => problemResponse("not-found", "No such endpoint."));
   app.onError((err, c) => {
+    if (err instanceof MeteringUnavailable) c.set("error", err.cause);
     if (err instanceof ApiProblem) return problemResponse(err.kind, err.detail, { errors: err.extra.errors, headers: err.extra.headers });
     if (err instanceof HTTPException && err.status < 500) {
       const kind = err.status === 413 ? "payload-too-large" : err.status === 415 ? "unsupported-media-type" : "bad-request";

@@ -121,6 +121,7 @@ export const batchResultSchema = z
     status: z.number().int(),
     analysis: analysisSchema.optional(),
     problem: problemSchema.optional(),
+    retry_after: z.number().int().optional().openapi({ description: "Seconds to wait before retrying this image (what `Retry-After` would say for it alone), for a 503." }),
   })
   .openapi("BatchItem", { description: "One image of a batch: `analysis` when `status` is 200, else `problem`." });
 

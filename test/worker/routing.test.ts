@@ -4,6 +4,7 @@
  * breaker opening and recovering, and the latency EWMA steering `standard` away from a slow runner.
  */
 import { describe, expect, inject, it, vi } from "vitest";
+import { checkRunnerUrl } from "../../src/api/runner-url";
 import { analyze, bytesOf, call, faultRequests, faultRunnerUrl, fixtures, setFault } from "./support/http";
 
 const photo = bytesOf(fixtures.photoJpeg);
@@ -65,6 +66,8 @@ describe("standard falls back to the edge when the runner cannot answer", () => 
     ["error", 0, "http", 15_000],
     ["garbage", 0, "invalid-response", 15_000],
     ["drop", 0, "network", 15_000],
+    // An answer far over the cap (64 MiB streamed without Content-Length) is cut off, not buffered.
+    ["huge", 0, "invalid-response", 15_000],
   ] as const)("runner %s: route edge-fallback with the edge model's answer, within the deadline", async (mode, delayMs, reason, deadline) => {
     const name = `fallback-${mode}`;
     await setFault(name, mode, delayMs);
@@ -95,6 +98,67 @@ describe("standard falls back to the edge when the runner cannot answer", () => 
     await setFault(name, "pass");
     const again = await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=3", { env }));
     expect(again).toMatchObject({ route: "gpu", cached: false });
+  });
+});
+
+describe("no runner configured", () => {
+  it("standard is the edge models' answer by design: route edge, cached like any answer; accurate is 503", async () => {
+    const env = { RUNNER_URL: "" };
+    const query = "tier=standard&attributes=age&max_faces=4";
+    const first = await answer(await analyze(photo, query, { env }));
+    expect(first).toMatchObject({ route: "edge", cached: false, models: { age: { name: "TinyAgeNet" } } });
+    expect(Math.abs(first.faces[0].age!.value - reference.faces[0].age)).toBeLessThanOrEqual(0.01);
+    expect(await answer(await analyze(photo, query, { env }))).toMatchObject({ route: "edge", cached: true });
+    // Keyed by the models that answered: a configured runner's standard answer is another entry.
+    expect(await answer(await analyze(photo, query))).toMatchObject({ route: "gpu", cached: false });
+    expect((await analyze(photo, "tier=accurate&attributes=age", { env })).status).toBe(503);
+  });
+});
+
+describe("RUNNER_URL", () => {
+  it("must be https unless the host is loopback or RUNNER_ALLOW_HTTP is true", async () => {
+    expect(() => checkRunnerUrl("https://runner.example.com", false)).not.toThrow();
+    for (const local of ["http://127.0.0.1:8081", "http://localhost:8081/", "http://[::1]:8081"]) expect(() => checkRunnerUrl(local, false)).not.toThrow();
+    expect(() => checkRunnerUrl("http://runner.example.com", false)).toThrow(/https/);
+    expect(() => checkRunnerUrl("http://10.0.0.5:8081", false)).toThrow(/https/);
+    expect(() => checkRunnerUrl("http://runner.internal:8081", true)).not.toThrow();
+    expect(() => checkRunnerUrl("ftp://runner.example.com", true)).toThrow(/https/);
+    expect(() => checkRunnerUrl("runner.example.com", false)).toThrow(/not a URL/);
+    // A deployment that gets it wrong fails loudly on its first request, before any image is sent.
+    const res = await analyze(photo, "tier=standard", { env: { RUNNER_URL: "http://runner.example.com" } });
+    expect(res.status).toBe(500);
+    expect(res.headers.get("Content-Type")).toBe("application/problem+json");
+  });
+});
+
+describe("batches", () => {
+  function form(n: number): FormData {
+    const f = new FormData();
+    for (let i = 0; i < n; i++) f.append("image", new Blob([photo]), `${i}.jpg`);
+    return f;
+  }
+
+  it("an item the runner cannot answer keeps its Retry-After (retry_after)", async () => {
+    await setFault("batch-503", "error");
+    const res = await call("/v1/analyze/batch?tier=accurate&attributes=age", { body: form(2), env: { ...noCache, RUNNER_URL: faultRunnerUrl("batch-503") } });
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as { results: { status: number; retry_after?: number; problem?: { type: string } }[] };
+    expect(results.map((r) => r.status)).toEqual([503, 503]);
+    for (const r of results) {
+      expect(r.problem!.type).toBe("/docs#problem-runner-unavailable");
+      expect(r.retry_after).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it("the request log says which routes answered and why the runner was skipped", async () => {
+    await setFault("batch-log", "error");
+    const logged = vi.spyOn(console, "log");
+    logged.mockClear();
+    const res = await call("/v1/analyze/batch?tier=standard&attributes=age", { body: form(2), env: { ...noCache, RUNNER_URL: faultRunnerUrl("batch-log") } });
+    expect(res.status).toBe(200);
+    const line = JSON.parse(logged.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"path":"/v1/analyze/batch"')).at(-1)!);
+    logged.mockRestore();
+    expect(line).toMatchObject({ status: 200, route: "edge-fallback", items: 2, faces: 2, fallback: "http" });
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * A fault-injecting stand-in for the GPU runner: an HTTP proxy in front of the real runner that
  * can be told, per virtual runner (`/r/<name>/...`), to pass requests through, answer slowly,
- * fail with 500, return garbage, or drop the connection. Only the faults are simulated; every
+ * fail with 500, return garbage, drop the connection, or stream a huge answer (`huge`: 200,
+ * 64 MiB in 64 KiB chunks without Content-Length, or until the client hangs up). Only the faults are simulated; every
  * answer that gets through comes from the real runner.
  *
  *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop", "delayMs"?: n, "count"?: n}
@@ -11,7 +12,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop";
+export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
 
 interface VirtualRunner {
   mode: FaultMode;
@@ -53,6 +54,14 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (mode === "drop") return void req.socket.destroy();
     if (mode === "error") {
       return void res.writeHead(500, { "content-type": "application/problem+json" }).end('{"title":"injected failure","status":500}');
+    }
+    if (mode === "huge") {
+      res.writeHead(200, { "content-type": "application/octet-stream", "inference-header-content-length": "2" });
+      const chunk = Buffer.alloc(64 * 1024, 0x7b);
+      for (let sent = 0; sent < 64 * 1024 * 1024 && !res.destroyed; sent += chunk.length) {
+        if (!res.write(chunk)) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+      }
+      return void res.end();
     }
     if (mode === "slow") await new Promise((resolve) => setTimeout(resolve, r.delayMs));
     let upstreamRes: Response;

@@ -20,6 +20,8 @@ export interface CallOptions {
   key?: string;
   /** Binding overrides: the request runs through the same app with this configuration. */
   env?: Partial<Env>;
+  /** The Cloudflare location the request arrives at (`request.cf.colo`); needs `env`. */
+  colo?: string;
 }
 
 let ipCounter = 0;
@@ -40,7 +42,8 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   const url = `http://api.test${path}`;
   if (!options.env) return exports.default.fetch(url, init);
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(url, init), { ...env, ...options.env } as Env, ctx);
+  const request = new Request(url, options.colo ? { ...init, cf: { colo: options.colo } } : init);
+  const res = await app.fetch(request, { ...env, ...options.env } as Env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -68,7 +71,7 @@ export interface Problem {
 }
 
 /** Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts). */
-export async function setFault(name: string, mode: "pass" | "slow" | "error" | "garbage" | "drop", delayMs = 0, count?: number): Promise<void> {
+export async function setFault(name: string, mode: "pass" | "slow" | "error" | "garbage" | "drop" | "huge", delayMs = 0, count?: number): Promise<void> {
   const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count }) });
   if (!res.ok) throw new Error(`fault control ${res.status}`);
 }
