@@ -5,7 +5,7 @@
  */
 import { describe, expect, inject, it, vi } from "vitest";
 import { checkRunnerUrl } from "../../src/api/runner-url";
-import { analyze, bytesOf, call, faultRequests, faultRunnerUrl, fixtures, setFault } from "./support/http";
+import { analyze, bytesOf, call, faultAbandoned, faultRequests, faultRunnerUrl, fixtures, setFault } from "./support/http";
 
 const photo = bytesOf(fixtures.photoJpeg);
 const reference = inject("nodeReference");
@@ -318,4 +318,24 @@ describe("per-tier health (issue 12)", () => {
     expect((await analyze(crowd, "tier=accurate&max_faces=20", { env })).status).toBe(503);
     expect(await faultRequests(name)).toBe(opened);
   });
+
+  it("the worker hangs up on the runner at the deadline, and on a request's other calls once one fails", async () => {
+    // At the deadline: the runner sees the connection close (and drops the queued work, gpu-runner/test/faults.test.ts).
+    await setFault("hang-up", "slow", 30_000);
+    const env = { ...noCache, RUNNER_URL: faultRunnerUrl("hang-up"), STANDARD_DEADLINE_MS: 500 };
+    expect((await answer(await analyze(photo, "tier=standard&attributes=age", { env }))).route).toBe("edge-fallback");
+    await vi.waitFor(async () => expect(await faultAbandoned("hang-up")).toBe(1), { timeout: 5000, interval: 100 });
+
+    // One of 20 calls fails at once; the other 19 (slow) are abandoned, not left running for nobody.
+    await setFault("hang-up-siblings", "error", 0, 1, { mode: "slow", delayMs: 30_000 });
+    const crowd = bytesOf(fixtures.crowdJpeg);
+    const fanOut = { ...noCache, RUNNER_URL: faultRunnerUrl("hang-up-siblings"), RUNNER_MAX_BATCH: 4, ACCURATE_DEADLINE_MS: 60_000 };
+    const started = Date.now();
+    expect((await analyze(crowd, "tier=accurate&max_faces=20", { env: fanOut })).status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const calls = await faultRequests("hang-up-siblings");
+    expect(calls).toBeGreaterThan(1);
+    await vi.waitFor(async () => expect(await faultAbandoned("hang-up-siblings")).toBe(calls - 1), { timeout: 5000, interval: 100 });
+  });
 });
+

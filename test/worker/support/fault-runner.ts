@@ -1,32 +1,43 @@
 /**
  * A fault-injecting stand-in for the GPU runner: an HTTP proxy in front of the real runner that
  * can be told, per virtual runner (`/r/<name>/...`), to pass requests through, answer slowly,
- * fail with 500, return garbage, drop the connection, or stream a huge answer (`huge`: 200,
- * 64 MiB in 64 KiB chunks without Content-Length, or until the client hangs up). Only the faults are simulated; every
- * answer that gets through comes from the real runner.
+ * fail with 500, return garbage, drop the connection, or stream a huge answer (`huge`: 200, 64 MiB
+ * in 64 KiB chunks without Content-Length, or until the client hangs up). Only the faults are
+ * simulated; every answer that gets through comes from the real runner. A caller that hangs up is
+ * passed on: the upstream request is aborted too, as a transparent proxy would.
  *
- *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop", "delayMs"?: n, "count"?: n}
- *                         (with `count`, only the next n requests get the fault; then it passes)
- *   GET  /control/<name>  -> {"mode", "requests"}  (requests that reached this virtual runner)
+ *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop" | "huge", "delayMs"?: n,
+ *                          "count"?: n, "then"?: {"mode", "delayMs"?}}
+ *                         (with `count`, only the next n requests get the fault, then `then`'s, default pass)
+ *   GET  /control/<name>  -> {"mode", "requests", "abandoned"}  (requests that reached this virtual
+ *                            runner; those whose caller hung up before the answer was complete)
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
 
-interface VirtualRunner {
+interface Fault {
   mode: FaultMode;
   delayMs: number;
-  /** Requests left that get the fault; Infinity when it stays until told otherwise. */
-  remaining: number;
-  requests: number;
 }
+
+interface VirtualRunner {
+  fault: Fault;
+  /** Requests left that get `fault`; Infinity when it stays until told otherwise. */
+  remaining: number;
+  then: Fault;
+  requests: number;
+  abandoned: number;
+}
+
+const PASS: Fault = { mode: "pass", delayMs: 0 };
 
 export async function startFaultRunner(upstream: string): Promise<{ url: string; close(): Promise<void> }> {
   const runners = new Map<string, VirtualRunner>();
   const runner = (name: string) => {
     let r = runners.get(name);
-    if (!r) runners.set(name, (r = { mode: "pass", delayMs: 0, remaining: Infinity, requests: 0 }));
+    if (!r) runners.set(name, (r = { fault: PASS, remaining: Infinity, then: PASS, requests: 0, abandoned: 0 }));
     return r;
   };
   const server = http.createServer(async (req, res) => {
@@ -37,20 +48,26 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (control) {
       const r = runner(control[1]);
       if (req.method === "POST") {
-        const { mode, delayMs, count } = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number; count?: number };
-        r.mode = mode;
-        r.delayMs = delayMs ?? 0;
-        r.remaining = count ?? Infinity;
+        const c = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number; count?: number; then?: { mode: FaultMode; delayMs?: number } };
+        r.fault = { mode: c.mode, delayMs: c.delayMs ?? 0 };
+        r.remaining = c.count ?? Infinity;
+        r.then = c.then ? { mode: c.then.mode, delayMs: c.then.delayMs ?? 0 } : PASS;
       }
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.mode, requests: r.requests }));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.fault.mode, requests: r.requests, abandoned: r.abandoned }));
       return;
     }
     const route = /^\/r\/([\w-]+)(\/.*)$/.exec(req.url ?? "");
     if (!route) return void res.writeHead(404).end();
     const r = runner(route[1]);
     r.requests++;
-    const mode = r.remaining > 0 ? r.mode : "pass";
+    const { mode, delayMs } = r.remaining > 0 ? r.fault : r.then;
     r.remaining--;
+    const hungUp = new AbortController();
+    res.once("close", () => {
+      if (res.writableFinished || mode === "drop") return;
+      r.abandoned++;
+      hungUp.abort();
+    });
     if (mode === "drop") return void req.socket.destroy();
     if (mode === "error") {
       return void res.writeHead(500, { "content-type": "application/problem+json" }).end('{"title":"injected failure","status":500}');
@@ -63,16 +80,23 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
       }
       return void res.end();
     }
-    if (mode === "slow") await new Promise((resolve) => setTimeout(resolve, r.delayMs));
+    if (mode === "slow") {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        hungUp.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (hungUp.signal.aborted) return;
+    }
     let upstreamRes: Response;
+    let answer: Buffer;
     try {
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length") headers.set(k, v);
-      upstreamRes = await fetch(upstream + route[2], { method: req.method, headers, body: req.method === "GET" ? undefined : body });
+      upstreamRes = await fetch(upstream + route[2], { method: req.method, headers, body: req.method === "GET" ? undefined : body, signal: hungUp.signal });
+      answer = Buffer.from(await upstreamRes.arrayBuffer());
     } catch {
       return void req.socket.destroy();
     }
-    const answer = Buffer.from(await upstreamRes.arrayBuffer());
     const outHeaders: Record<string, string> = {};
     upstreamRes.headers.forEach((v, k) => {
       if (k !== "content-length" && k !== "transfer-encoding" && k !== "connection") outHeaders[k] = v;

@@ -70,15 +70,29 @@ export interface Problem {
   errors?: { name: string; reason: string }[];
 }
 
-/** Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts). */
-export async function setFault(name: string, mode: "pass" | "slow" | "error" | "garbage" | "drop" | "huge", delayMs = 0, count?: number): Promise<void> {
-  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count }) });
+type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
+
+/**
+ * Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts): `mode` for
+ * the next `count` requests (all of them without), then `then` (default pass).
+ */
+export async function setFault(name: string, mode: FaultMode, delayMs = 0, count?: number, then?: { mode: FaultMode; delayMs?: number }): Promise<void> {
+  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count, then }) });
   if (!res.ok) throw new Error(`fault control ${res.status}`);
 }
 
+async function faultState(name: string): Promise<{ requests: number; abandoned: number }> {
+  return (await (await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`)).json()) as { requests: number; abandoned: number };
+}
+
+/** Requests that reached the virtual runner. */
 export async function faultRequests(name: string): Promise<number> {
-  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`);
-  return ((await res.json()) as { requests: number }).requests;
+  return (await faultState(name)).requests;
+}
+
+/** Requests whose caller (the worker) hung up before the answer was complete. */
+export async function faultAbandoned(name: string): Promise<number> {
+  return (await faultState(name)).abandoned;
 }
 
 export function faultRunnerUrl(name: string): string {
