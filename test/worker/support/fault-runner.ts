@@ -7,8 +7,9 @@
  * passed on: the upstream request is aborted too, as a transparent proxy would.
  *
  *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop" | "huge", "delayMs"?: n,
- *                          "count"?: n, "then"?: {"mode", "delayMs"?}}
- *                         (with `count`, only the next n requests get the fault, then `then`'s, default pass)
+ *                          "count"?: n, "then"?: {"mode", "delayMs"?}, "minRows"?: n}
+ *                         (with `count`, only the next n requests get the fault, then `then`'s, default pass;
+ *                          with `minRows`, only requests of at least n crops: accurate's flipped ones have 2 per face)
  *   GET  /control/<name>  -> {"mode", "requests", "abandoned"}  (requests that reached this virtual
  *                            runner; those whose caller hung up before the answer was complete)
  */
@@ -24,6 +25,8 @@ interface Fault {
 
 interface VirtualRunner {
   fault: Fault;
+  /** Requests with fewer crops than this pass, untouched and uncounted by `remaining`. */
+  minRows: number;
   /** Requests left that get `fault`; Infinity when it stays until told otherwise. */
   remaining: number;
   then: Fault;
@@ -37,7 +40,7 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
   const runners = new Map<string, VirtualRunner>();
   const runner = (name: string) => {
     let r = runners.get(name);
-    if (!r) runners.set(name, (r = { fault: PASS, remaining: Infinity, then: PASS, requests: 0, abandoned: 0 }));
+    if (!r) runners.set(name, (r = { fault: PASS, minRows: 0, remaining: Infinity, then: PASS, requests: 0, abandoned: 0 }));
     return r;
   };
   const server = http.createServer(async (req, res) => {
@@ -48,8 +51,9 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (control) {
       const r = runner(control[1]);
       if (req.method === "POST") {
-        const c = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number; count?: number; then?: { mode: FaultMode; delayMs?: number } };
+        const c = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number; count?: number; minRows?: number; then?: { mode: FaultMode; delayMs?: number } };
         r.fault = { mode: c.mode, delayMs: c.delayMs ?? 0 };
+        r.minRows = c.minRows ?? 0;
         r.remaining = c.count ?? Infinity;
         r.then = c.then ? { mode: c.then.mode, delayMs: c.then.delayMs ?? 0 } : PASS;
       }
@@ -60,8 +64,11 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (!route) return void res.writeHead(404).end();
     const r = runner(route[1]);
     r.requests++;
-    const { mode, delayMs } = r.remaining > 0 ? r.fault : r.then;
-    r.remaining--;
+    let { mode, delayMs } = PASS;
+    if (rowsOf(req.headers, body) >= r.minRows) {
+      ({ mode, delayMs } = r.remaining > 0 ? r.fault : r.then);
+      r.remaining--;
+    }
     const hungUp = new AbortController();
     res.once("close", () => {
       if (res.writableFinished || mode === "drop") return;
@@ -119,4 +126,15 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
         server.close(() => resolve());
       }),
   };
+}
+
+/** Crops in a KServe v2 infer request (its first input's first dimension); 0 when it is not one. */
+function rowsOf(headers: http.IncomingHttpHeaders, body: Buffer): number {
+  try {
+    const headerLength = Number(headers["inference-header-content-length"] ?? body.length);
+    const json = JSON.parse(body.subarray(0, headerLength).toString("utf8")) as { inputs?: { shape?: number[] }[] };
+    return json.inputs?.[0]?.shape?.[0] ?? 0;
+  } catch {
+    return 0;
+  }
 }

@@ -76,8 +76,8 @@ type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
  * Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts): `mode` for
  * the next `count` requests (all of them without), then `then` (default pass).
  */
-export async function setFault(name: string, mode: FaultMode, delayMs = 0, count?: number, then?: { mode: FaultMode; delayMs?: number }): Promise<void> {
-  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count, then }) });
+export async function setFault(name: string, mode: FaultMode, delayMs = 0, count?: number, then?: { mode: FaultMode; delayMs?: number }, minRows?: number): Promise<void> {
+  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count, then, minRows }) });
   if (!res.ok) throw new Error(`fault control ${res.status}`);
 }
 
