@@ -36,6 +36,9 @@ export default defineConfig({
                 STANDARD_DEADLINE_MS: 20_000,
                 ACCURATE_DEADLINE_MS: 20_000,
                 BREAKER_OPEN_MS: 1_000,
+                // Every test file's anonymous calls share one location: a budget they cannot reach
+                // (limits.test.ts sets a small one for its own location).
+                ANONYMOUS_BUDGET: { per_minute: 1_000_000, per_day: 10_000_000 },
                 PLANS: {
                   free: { per_minute: 10, per_day: 500, max_batch: 4 },
                   pro: { per_minute: 600, per_day: 100_000, max_batch: 16 },

@@ -23,7 +23,8 @@ export interface Runner {
 }
 
 export async function startRunner(config: RunnerConfig, logger: Logger): Promise<Runner> {
-  const metrics = createMetrics();
+  const models = new Map<string, ServedModel>();
+  const metrics = createMetrics(() => [...models].map(([name, m]) => [name, m.healthy()] as [string, boolean]));
   const loaded = await loadModels({
     modelsDir: config.modelsDir,
     names: config.models,
@@ -31,9 +32,10 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
     intraOpThreads: config.intraOpThreads,
     intraOpSpinning: config.intraOpSpinning,
     logger,
+    restart: config.restart,
+    onRestart: (model, outcome) => metrics.sessionRestarts.inc({ model, outcome }),
   });
 
-  const models = new Map<string, ServedModel>();
   for (const [name, model] of loaded) {
     const labels = { model: name };
     const batcher = new DynamicBatcher({
@@ -46,8 +48,10 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
       },
       onQueueWait: (s) => metrics.queueWait.observe(labels, s),
       onDepth: (d) => metrics.queueDepth.set(labels, d),
+      onCancelled: (stage) => metrics.cancelled.inc({ model: name, stage }),
     });
     metrics.queueDepth.set(labels, 0);
+    metrics.cancelled.inc({ model: name, stage: "queued" }, 0);
     models.set(name, { ...model, batcher });
   }
 
@@ -61,6 +65,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
     maxBodyBytes: config.maxBodyBytes,
     maxBatch: config.batching.maxBatch,
     retryAfterS: config.retryAfterS,
+    testHooks: config.testHooks,
     accessLog: config.accessLog,
     serverVersion: RUNNER_VERSION,
   });
@@ -81,6 +86,7 @@ export async function startRunner(config: RunnerConfig, logger: Logger): Promise
     max_queue: config.batching.maxQueue,
     auth: config.secret ? "bearer" : "none (RUNNER_INSECURE)",
     access_log: config.accessLog,
+    ...(config.testHooks ? { test_hooks: true } : {}),
   });
 
   let shuttingDown: Promise<void> | undefined;

@@ -1,6 +1,6 @@
 /** DynamicBatcher with a real (tiny) model: each output row is the sum of its input row. */
 import { describe, expect, it } from "vitest";
-import { DynamicBatcher, QueueFullError, ShuttingDownError, type BatchOutputs, type BatcherOptions } from "../src/batching";
+import { CancelledError, DynamicBatcher, QueueFullError, ShuttingDownError, type BatchOutputs, type BatcherOptions } from "../src/batching";
 
 const ROW = 4;
 function rowSums(input: Uint8Array, n: number): BatchOutputs {
@@ -86,5 +86,41 @@ describe("DynamicBatcher", () => {
     expect(batches).toEqual([1, 1, 1]);
     expect((await Promise.all(pending)).map((r) => r.sum.data[0])).toEqual([4, 8, 12]);
     await expect(b.submit(rows(1), 1)).rejects.toBeInstanceOf(ShuttingDownError);
+  });
+
+  it("a queued request whose caller went away leaves the queue and never runs", async () => {
+    const cancelled: string[] = [];
+    const { b, batches } = batcher({ windowMs: 0, delayMs: 30, onCancelled: (stage) => cancelled.push(stage) });
+    const running = b.submit(rows(1), 1);
+    await sleep(5);
+    const gone = new AbortController();
+    const abandoned = b.submit(rows(2, 2), 2, gone.signal);
+    const kept = b.submit(rows(3), 1);
+    expect(b.depth).toBe(2);
+    gone.abort();
+    await expect(abandoned).rejects.toBeInstanceOf(CancelledError);
+    expect(b.depth).toBe(1);
+    expect((await kept).sum.data[0]).toBe(12);
+    await running;
+    // Only the two requests still waited for were run: 1 row, then 1 row (not 3).
+    expect(batches).toEqual([1, 1]);
+    expect(cancelled).toEqual(["queued"]);
+    // Already gone before it was queued: refused at once.
+    await expect(b.submit(rows(4), 1, gone.signal)).rejects.toBeInstanceOf(CancelledError);
+    expect(cancelled).toEqual(["queued", "queued"]);
+  });
+
+  it("a caller that goes away while its batch runs is counted; the batch still answers the others", async () => {
+    const cancelled: string[] = [];
+    const { b, batches } = batcher({ windowMs: 5, delayMs: 30, onCancelled: (stage) => cancelled.push(stage) });
+    const gone = new AbortController();
+    const abandoned = b.submit(rows(1), 1, gone.signal);
+    const kept = b.submit(rows(2), 1);
+    await sleep(15); // both are in the running batch now
+    gone.abort();
+    expect((await kept).sum.data[0]).toBe(8);
+    await abandoned; // its rows came back; nobody reads them
+    expect(batches).toEqual([2]);
+    expect(cancelled).toEqual(["running"]);
   });
 });

@@ -14,6 +14,8 @@ describe("loadConfig", () => {
       maxBodyBytes: 4 * 1024 * 1024,
       intraOpSpinning: false,
       secret: secret.RUNNER_SECRET,
+      restart: { backoffMs: 250, maxBackoffMs: 30_000, maxFailures: 5 },
+      testHooks: false,
     });
     expect(c.modelsDir).toMatch(/\/models$/);
   });
@@ -38,5 +40,6 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ...secret, RUNNER_MAX_QUEUE: "lots" })).toThrow(/RUNNER_MAX_QUEUE/);
     expect(() => loadConfig({ ...secret, PORT: "70000" })).toThrow(/PORT/);
     expect(() => loadConfig({ ...secret, RUNNER_INSECURE: "yes" })).toThrow(/RUNNER_INSECURE/);
+    expect(() => loadConfig({ ...secret, RUNNER_RESTART_MAX_FAILURES: "0" })).toThrow(/RUNNER_RESTART_MAX_FAILURES/);
   });
 });

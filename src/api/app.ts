@@ -13,12 +13,13 @@ import { EdgeModels } from "../routing/edge-models";
 import { runnerClientFor, type RunnerClient } from "../routing/runner-client";
 import { TieredRouter } from "../routing/router";
 import { analyzeImage, type AnalyzerDeps } from "./analyzer";
+import { BatchOutcomes } from "./batch";
 import { docsPage } from "./docs";
+import { healthReport } from "./health";
 import { requestLog, type LogVariables } from "./log";
-import { chargeExtra, meter, type MeterVariables } from "./meter";
+import { chargeExtra, meter, MeteringUnavailable, type MeterVariables } from "./meter";
 import { ApiProblem, problemResponse } from "./problem";
 import { analyzeRoute, batchRoute, healthRoute, modelsRoute } from "./routes";
-import type { Analysis } from "./schemas";
 import { settingsOf, type Settings } from "./settings";
 import { readBatchImages, readSingleImage } from "./upload";
 
@@ -101,25 +102,26 @@ export function createApp(options: AppOptions) {
     const plan = s.plans[c.get("caller").plan];
     const items: (Blob | ApiProblem | null)[] = await readBatchImages(c.req.raw, s.maxBatchBytes, s.maxImageBytes, plan.max_batch);
     await chargeExtra(c, items.length - 1);
-    const deps = analyzerDeps(c.env, c.executionCtx);
-    const results: { index: number; status: number; analysis?: Analysis; problem?: ReturnType<ApiProblem["toDocument"]> }[] = [];
+    const outcomes = new BatchOutcomes();
+    const deps = { ...analyzerDeps(c.env, c.executionCtx), onFallback: (reason: string) => outcomes.fallback(reason) };
     // One at a time, each image's bytes read only for its turn and let go after it: a worker has
     // 128 MB, and every image may use up to the decode budget.
     for (let index = 0; index < items.length; index++) {
       const item = items[index];
       items[index] = null;
       if (item instanceof ApiProblem || item === null) {
-        if (item) results.push({ index, status: item.status, problem: item.toDocument() });
+        if (item) outcomes.problem(index, item);
         continue;
       }
       try {
-        results.push({ index, status: 200, analysis: await analyzeImage(new Uint8Array(await item.arrayBuffer()), query, deps) });
+        outcomes.analysis(index, await analyzeImage(new Uint8Array(await item.arrayBuffer()), query, deps));
       } catch (err) {
         if (!(err instanceof ApiProblem)) throw err;
-        results.push({ index, status: err.status, problem: err.toDocument() });
+        outcomes.problem(index, err);
       }
     }
-    return c.json({ results, timing_ms: Date.now() - started }, 200);
+    c.set("analysis", outcomes.logSummary());
+    return c.json({ results: outcomes.results, timing_ms: Date.now() - started }, 200);
   });
 
   app.openapi(modelsRoute, (c) => {
@@ -152,15 +154,7 @@ export function createApp(options: AppOptions) {
 
   app.openapi(healthRoute, (c) => {
     const runner = runnerOf(settingsOf(c.env));
-    const breaker = runner?.breaker.state ?? "closed";
-    return c.json(
-      {
-        status: runner && breaker === "open" ? ("degraded" as const) : ("ok" as const),
-        edge: { ready: edge.warm },
-        runner: { configured: runner !== null, breaker, latency_ewma_ms: runner?.latency.value ?? null },
-      },
-      200,
-    );
+    return c.json(healthReport(edge.warm, runner?.health ?? null), 200);
   });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
@@ -182,6 +176,7 @@ export function createApp(options: AppOptions) {
 
   app.notFound(() => problemResponse("not-found", "No such endpoint."));
   app.onError((err, c) => {
+    if (err instanceof MeteringUnavailable) c.set("error", err.cause);
     if (err instanceof ApiProblem) return problemResponse(err.kind, err.detail, { errors: err.extra.errors, headers: err.extra.headers });
     if (err instanceof HTTPException && err.status < 500) {
       const kind = err.status === 413 ? "payload-too-large" : err.status === 415 ? "unsupported-media-type" : "bad-request";

@@ -8,7 +8,8 @@ import type { MiddlewareHandler } from "hono";
 import type { MeterVariables } from "./meter";
 
 export interface LogVariables {
-  analysis: { route: string; cached: boolean; faces: number; fallback?: string };
+  /** For a batch, `route` lists every route taken (comma-separated) and `items` counts the images. */
+  analysis: { route: string; cached: boolean; faces: number; items?: number; fallback?: string };
   error: string;
 }
 
@@ -29,7 +30,15 @@ export function requestLog(): MiddlewareHandler<{ Bindings: Env; Variables: LogV
         ms: Date.now() - started,
         caller: caller ? (caller.kind === "key" ? `key:${caller.id.slice(0, 8)}` : "anonymous") : null,
         plan: caller?.plan ?? null,
-        ...(analysis ? { route: analysis.route, cached: analysis.cached, faces: analysis.faces, ...(analysis.fallback ? { fallback: analysis.fallback } : {}) } : {}),
+        ...(analysis
+          ? {
+              route: analysis.route,
+              cached: analysis.cached,
+              faces: analysis.faces,
+              ...(analysis.items !== undefined ? { items: analysis.items } : {}),
+              ...(analysis.fallback ? { fallback: analysis.fallback } : {}),
+            }
+          : {}),
         ...(error ? { error } : {}),
       }),
     );

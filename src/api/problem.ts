@@ -16,6 +16,7 @@ export const PROBLEMS = {
   "rate-limited": { status: 429, title: "Rate limit exceeded" },
   internal: { status: 500, title: "Internal error" },
   "runner-unavailable": { status: 503, title: "Accurate tier unavailable" },
+  "metering-unavailable": { status: 503, title: "Metering unavailable" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemKind = keyof typeof PROBLEMS;

@@ -28,7 +28,7 @@ const errors = {
   415: problem("The body is not a JPEG, PNG or WebP image."),
   422: problem("The image cannot be decoded, or is over the pixel budget."),
   429: { ...problem("Over the plan's rate limit; see `Retry-After`."), headers: { ...rateLimitHeadersDoc, "Retry-After": { schema: { type: "integer" as const } } } },
-  503: problem("tier=accurate and the GPU runner cannot answer; see `Retry-After`."),
+  503: { ...problem("tier=accurate and the GPU runner cannot answer, or API keys and rate limits cannot be checked (metered routes fail closed); see `Retry-After`."), headers: { "Retry-After": { schema: { type: "integer" as const } } } },
 };
 
 // A key is optional: anonymous calls get the free plan.

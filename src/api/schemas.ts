@@ -121,6 +121,7 @@ export const batchResultSchema = z
     status: z.number().int(),
     analysis: analysisSchema.optional(),
     problem: problemSchema.optional(),
+    retry_after: z.number().int().optional().openapi({ description: "Seconds to wait before retrying this image (what `Retry-After` would say for it alone), for a 503." }),
   })
   .openapi("BatchItem", { description: "One image of a batch: `analysis` when `status` is 200, else `problem`." });
 
@@ -151,11 +152,27 @@ export const modelsSchema = z
   })
   .openapi("Models");
 
+const breakerStateSchema = z.enum(["closed", "open", "half-open"]);
+
+const tierHealthSchema = z.object({
+  breaker: breakerStateSchema,
+  consecutive_failures: z.number().int(),
+  latency_ewma_ms: z.number().nullable(),
+});
+
 export const healthSchema = z
   .object({
     status: z.enum(["ok", "degraded"]),
     edge: z.object({ ready: z.boolean() }),
-    runner: z.object({ configured: z.boolean(), breaker: z.enum(["closed", "open", "half-open"]), latency_ewma_ms: z.number().nullable() }),
+    runner: z.object({
+      configured: z.boolean(),
+      breaker: breakerStateSchema.openapi({ description: "The most open of the tiers' breakers." }),
+      latency_ewma_ms: z.number().nullable().openapi({ description: "`standard`'s latency average (the one that routes)." }),
+      tiers: z
+        .object({ standard: tierHealthSchema, accurate: tierHealthSchema })
+        .optional()
+        .openapi({ description: "Per tier: a timeout counts only against its own tier; connection errors, 5xx and garbled answers against both." }),
+    }),
   })
   .openapi("Health");
 

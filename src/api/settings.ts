@@ -4,12 +4,15 @@
  * misbehaving quietly.
  */
 import { z } from "zod";
-import { parsePlans, type Plans } from "../limits/plans";
+import { parseAnonymousBudget, parsePlans, type AnonymousBudget, type Plans } from "../limits/plans";
+import { checkRunnerUrl } from "./runner-url";
 
 const num = (min: number) => z.coerce.number().int().min(min);
 
 const settingsSchema = z.object({
   RUNNER_URL: z.string().default(""),
+  /** "true" lets a runner on a non-loopback host be reached over plain http (a local network only). */
+  RUNNER_ALLOW_HTTP: z.enum(["true", "false", ""]).default("false"),
   RUNNER_SECRET: z.string().default(""),
   RUNNER_MAX_BATCH: num(1).default(32),
   STANDARD_DEADLINE_MS: num(1),
@@ -39,6 +42,8 @@ export interface Settings {
   /** Beauty is withheld when a face's calibrated P(age < 18) is above this (src/api/minors.ts). */
   minorRisk: number;
   plans: Plans;
+  /** All anonymous callers of one location together; null: no overall cap. */
+  anonymousBudget: AnonymousBudget | null;
 }
 
 const memo = new WeakMap<object, Settings>();
@@ -47,6 +52,7 @@ export function settingsOf(env: Env): Settings {
   let s = memo.get(env);
   if (!s) {
     const v = settingsSchema.parse(env);
+    if (v.RUNNER_URL) checkRunnerUrl(v.RUNNER_URL, v.RUNNER_ALLOW_HTTP === "true");
     s = {
       runner: v.RUNNER_URL ? { url: v.RUNNER_URL, secret: v.RUNNER_SECRET, maxBatch: v.RUNNER_MAX_BATCH } : null,
       standardDeadlineMs: v.STANDARD_DEADLINE_MS,
@@ -59,6 +65,7 @@ export function settingsOf(env: Env): Settings {
       cacheTtlSeconds: v.CACHE_TTL_S,
       minorRisk: v.MINOR_RISK,
       plans: parsePlans(env.PLANS),
+      anonymousBudget: parseAnonymousBudget(env.ANONYMOUS_BUDGET),
     };
     memo.set(env, s);
   }

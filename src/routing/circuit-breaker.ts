@@ -30,6 +30,16 @@ export class CircuitBreaker {
     return this.now() - this.openedAt >= this.options.openMs ? "half-open" : "open";
   }
 
+  /** Failures since the last success (for /healthz). */
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
+  /** Milliseconds until an open breaker lets a probe through; 0 when it is not open. */
+  get retryInMs(): number {
+    return this.openedAt === null ? 0 : Math.max(0, this.openedAt + this.options.openMs - this.now());
+  }
+
   /** Whether a call may go to the runner now. In half-open state only one probe at a time. */
   tryAcquire(): boolean {
     const state = this.state;

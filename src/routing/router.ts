@@ -5,7 +5,8 @@
  * - `fast`: the small models in the worker, no flip-averaging. Never leaves the worker.
  * - `standard`: the full models on the GPU runner within a deadline; on timeout, error, invalid
  *   answer, an open breaker or a latency EWMA over the deadline, the small in-worker models
- *   answer instead (route `edge-fallback`).
+ *   answer instead (route `edge-fallback`). With no runner configured, the small models are the
+ *   tier's answer by design (route `edge`).
  * - `accurate`: the full models on the runner with flip-averaging; if the runner cannot answer,
  *   a 503 rather than a degraded answer.
  */
@@ -14,6 +15,7 @@ import type { ModelCard } from "../models/card";
 import type { RgbImage } from "../vision/image";
 import type { Attribute, ModelCatalog } from "./catalog";
 import type { EdgeModels } from "./edge-models";
+import type { RunnerAttempt } from "./runner-attempt";
 import { RunnerUnavailable, type RunnerClient } from "./runner-client";
 import { RunnerSession } from "./runner-session";
 
@@ -58,23 +60,37 @@ export class TieredRouter {
 
   /** The cards that would answer a tier when all goes well (what the answer cache is keyed by). */
   cardsFor(tier: Tier, attributes: readonly Attribute[]): ModelCard[] {
-    return attributes.map((a) => (tier === "fast" ? this.catalog.edge[a].card : this.catalog.runner[a]));
+    const onEdge = tier === "fast" || (tier === "standard" && !this.runner);
+    return attributes.map((a) => (onEdge ? this.catalog.edge[a].card : this.catalog.runner[a]));
   }
 
   async estimate(request: EstimateRequest): Promise<Estimation> {
     const { tier } = request;
     if (tier === "fast") return this.onEdge(request, "edge");
-    const deadlineMs = tier === "accurate" ? this.policy.accurateDeadlineMs : this.policy.standardDeadlineMs;
     if (!this.runner) {
       if (tier === "accurate") throw new RunnerUnavailable("not-configured", "no runner is configured");
-      return this.onEdge(request, "edge-fallback", "not-configured");
+      // A deployment without a runner serves standard from the edge models by design: nothing
+      // failed, so the answer is route `edge` and cacheable (keyed by the edge cards, cardsFor).
+      return this.onEdge(request, "edge");
     }
-    if (tier === "standard" && !this.runner.expectedWithin(deadlineMs, this.policy.slowRunnerProbeMs)) {
-      return this.onEdge(request, "edge-fallback", this.runner.breaker.state === "open" ? "breaker-open" : "slow");
+    const deadlineMs = tier === "accurate" ? this.policy.accurateDeadlineMs : this.policy.standardDeadlineMs;
+    if (tier === "standard") {
+      const admission = this.runner.tier(tier).admit(deadlineMs, this.policy.slowRunnerProbeMs);
+      if (admission !== "call") return this.onEdge(request, "edge-fallback", admission);
+    }
+    let attempt: RunnerAttempt;
+    try {
+      attempt = this.runner.begin(tier, deadlineMs);
+    } catch (err) {
+      if (tier === "accurate" || !(err instanceof RunnerUnavailable)) throw err;
+      return this.onEdge(request, "edge-fallback", err.reason);
     }
     try {
-      return await this.onRunner(this.runner, request, deadlineMs, tier === "accurate");
+      const out = await this.onRunner(attempt, request, tier === "accurate");
+      attempt.succeed();
+      return out;
     } catch (err) {
+      attempt.close();
       if (tier === "accurate" || !(err instanceof RunnerUnavailable)) throw err;
       return this.onEdge(request, "edge-fallback", err.reason);
     }
@@ -95,24 +111,23 @@ export class TieredRouter {
     return out;
   }
 
-  private async onRunner(runner: RunnerClient, request: EstimateRequest, deadlineMs: number, flip: boolean): Promise<Estimation> {
+  private async onRunner(attempt: RunnerAttempt, request: EstimateRequest, flip: boolean): Promise<Estimation> {
     const out: Estimation = { route: "gpu", predictions: {}, models: {} };
-    const one = async (attribute: Attribute) => {
-      const card = this.catalog.runner[attribute];
-      const model = AttributeModel.fromSession(card, new RunnerSession(runner, card, deadlineMs, this.policy.runnerMaxBatch));
-      out.predictions[attribute] = await model.predict(request.cropsFor(card), {
-        flip,
-        distribution: request.distribution,
-        scoremap: request.scoremap,
-        probabilityBelow: request.probabilityBelow?.[attribute],
-      });
-      out.models[attribute] = { name: card.name, version: card.version };
-    };
-    // Both attributes in parallel: the deadline bounds the slower of the two calls. While the
-    // breaker is not closed, one after the other: the first call is the breaker's single probe,
-    // and a parallel sibling would be refused and throw the probe's answer away.
-    if (runner.breaker.state === "closed") await Promise.all(request.attributes.map(one));
-    else for (const attribute of request.attributes) await one(attribute);
+    // Both attributes in parallel: the attempt's one deadline bounds the slower of the two, and
+    // its one breaker permit covers both (a half-open probe is the whole request).
+    await Promise.all(
+      request.attributes.map(async (attribute) => {
+        const card = this.catalog.runner[attribute];
+        const model = AttributeModel.fromSession(card, new RunnerSession(attempt, card, this.policy.runnerMaxBatch));
+        out.predictions[attribute] = await model.predict(request.cropsFor(card), {
+          flip,
+          distribution: request.distribution,
+          scoremap: request.scoremap,
+          probabilityBelow: request.probabilityBelow?.[attribute],
+        });
+        out.models[attribute] = { name: card.name, version: card.version };
+      }),
+    );
     return out;
   }
 }

@@ -2,88 +2,93 @@
  * The edge worker's client for the GPU runner (gpu-runner/, KServe v2 / Open Inference Protocol
  * with binary tensors, encoded by src/runner-protocol so both ends share one codec).
  *
- * Every call has a deadline. Outcomes feed a circuit breaker (stop calling a runner that is down)
- * and an EWMA of latency (stop waiting on a runner that is too slow for a tier's deadline). Both
- * live per isolate, keyed by runner URL, so they persist across requests on the same isolate.
+ * A request uses the runner through one RunnerAttempt (one breaker permit, one deadline, one
+ * outcome). Outcomes feed the health of the request's tier (src/routing/tier-health.ts): a
+ * timeout only its own tier's, since it depends on that tier's deadline; a refused connection, a
+ * 5xx or a garbled answer every tier's, since those are facts about the runner. Health lives per
+ * isolate, keyed by runner URL, so it persists across requests on the same isolate.
  */
 import { decodeInferResponse, encodeInferRequest, type DecodedInferResponse } from "../runner-protocol";
-import { CircuitBreaker, type BreakerOptions, type BreakerState } from "./circuit-breaker";
-import { Ewma } from "./ewma";
+import type { BreakerOptions, BreakerState } from "./circuit-breaker";
+import { BodyTooLarge, readCapped } from "./capped-body";
+import { RunnerAttempt, type InferCall } from "./runner-attempt";
+import { RunnerUnavailable } from "./runner-unavailable";
+import { TierHealth } from "./tier-health";
 
-export type RunnerFailureReason = "not-configured" | "breaker-open" | "timeout" | "http" | "network" | "invalid-response";
+export { RunnerUnavailable, type RunnerFailureReason } from "./runner-unavailable";
+export type { InferCall } from "./runner-attempt";
 
-export class RunnerUnavailable extends Error {
-  constructor(
-    readonly reason: RunnerFailureReason,
-    message: string,
-    /** When the breaker is open: milliseconds until it lets a probe through. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = "RunnerUnavailable";
-  }
-}
+/** The tiers that use the runner, each with health of its own. */
+export const RUNNER_TIERS = ["standard", "accurate"] as const;
+export type RunnerTier = (typeof RUNNER_TIERS)[number];
+
+/**
+ * Most bytes read from one runner answer. 32 crops answer in about 15 KB as binary tensors and
+ * about 150 KB as JSON; anything far bigger is not an answer to our request.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
 
 export interface RunnerClientOptions {
   baseUrl: string;
   secret: string;
   breaker: BreakerOptions;
+  maxAnswerBytes?: number;
   /** Injected for service bindings or tests against a local process; defaults to global fetch. */
   fetch?: typeof fetch;
 }
 
-export interface InferCall {
-  model: string;
-  /** N aligned uint8 crops, concatenated row-major (e.g. NHWC). */
-  crops: Uint8Array;
-  shape: number[];
-  outputs: string[];
-  deadlineMs: number;
-  /** Throws when the runner's answer is not usable (wrong shape, NaN): counts as a failure. */
-  validate?: (response: DecodedInferResponse) => void;
-}
-
-export interface RunnerHealth {
-  configured: boolean;
+export interface TierHealthReport {
   breaker: BreakerState;
+  consecutiveFailures: number;
   latencyEwmaMs: number | undefined;
 }
 
 export class RunnerClient {
-  readonly breaker: CircuitBreaker;
-  readonly latency = new Ewma(0.2);
+  private readonly tiers: Record<RunnerTier, TierHealth>;
   private readonly fetchImpl: typeof fetch;
-  private lastAttemptAt = 0;
 
   constructor(private readonly options: RunnerClientOptions) {
-    this.breaker = new CircuitBreaker(options.breaker);
+    this.tiers = { standard: new TierHealth(options.breaker), accurate: new TierHealth(options.breaker) };
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  get health(): RunnerHealth {
-    return { configured: true, breaker: this.breaker.state, latencyEwmaMs: this.latency.value };
+  tier(tier: RunnerTier): TierHealth {
+    return this.tiers[tier];
   }
 
-  /**
-   * Whether the runner is expected to answer within `deadlineMs`: the breaker is not open and the
-   * latency EWMA is under the deadline. A slow runner still gets a probe `probeEveryMs` after its
-   * last answer, so the EWMA can learn that it has recovered.
-   */
-  expectedWithin(deadlineMs: number, probeEveryMs = 2000, now = Date.now()): boolean {
-    if (this.breaker.state === "open") return false;
-    const ewma = this.latency.value;
-    if (ewma === undefined || ewma < deadlineMs) return true;
-    return now - this.lastAttemptAt >= probeEveryMs;
+  get health(): Record<RunnerTier, TierHealthReport> {
+    const report = (h: TierHealth): TierHealthReport => ({
+      breaker: h.breaker.state,
+      consecutiveFailures: h.breaker.consecutiveFailures,
+      latencyEwmaMs: h.latency.value,
+    });
+    return { standard: report(this.tiers.standard), accurate: report(this.tiers.accurate) };
   }
 
-  async infer(call: InferCall): Promise<DecodedInferResponse> {
-    if (!this.breaker.tryAcquire()) {
-      throw new RunnerUnavailable("breaker-open", "runner circuit breaker is open", this.options.breaker.openMs);
+  /** Starts one request's use of the runner; throws RunnerUnavailable when the tier's breaker refuses. */
+  begin(tier: RunnerTier, deadlineMs: number): RunnerAttempt {
+    const health = this.tiers[tier];
+    if (!health.breaker.tryAcquire()) {
+      throw new RunnerUnavailable("breaker-open", "runner circuit breaker is open", health.breaker.retryInMs || this.options.breaker.openMs);
     }
-    const started = Date.now();
-    this.lastAttemptAt = started;
+    health.noteAttempt();
+    return new RunnerAttempt((call, signal) => this.send(call, signal), {
+      success: (ms) => {
+        health.breaker.onSuccess();
+        health.latency.observe(ms);
+      },
+      failure: (reason, ms) => {
+        health.latency.observe(ms);
+        for (const [name, h] of Object.entries(this.tiers)) {
+          if (name === tier || reason !== "timeout") h.breaker.onFailure();
+        }
+      },
+    }, deadlineMs);
+  }
+
+  /** One infer call: POST, capped read, decode, validate. Throws RunnerUnavailable. */
+  private async send(call: InferCall, signal: AbortSignal): Promise<DecodedInferResponse> {
     const request = encodeInferRequest(call.model, call.crops, call.shape, { outputs: call.outputs, binary: true });
-    const timedOut = (err: unknown) => err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
     let response: Response;
     let bytes: Uint8Array;
     try {
@@ -91,40 +96,36 @@ export class RunnerClient {
         method: "POST",
         body: request.body,
         headers: { ...request.headers, authorization: `Bearer ${this.options.secret}` },
-        signal: AbortSignal.timeout(call.deadlineMs),
+        signal,
       });
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new RunnerUnavailable("http", `runner answered ${response.status}`);
+      }
       // The body can still be streaming when the deadline passes; the same signal covers it.
-      bytes = new Uint8Array(await response.arrayBuffer());
+      bytes = await readCapped(response, this.options.maxAnswerBytes ?? MAX_ANSWER_BYTES);
     } catch (err) {
-      // A timeout counts as the deadline in the latency average; a refused connection as what it took.
-      if (timedOut(err)) return this.fail(started, "timeout", `no answer within ${call.deadlineMs} ms`, call.deadlineMs);
-      return this.fail(started, "network", "runner unreachable");
+      if (err instanceof RunnerUnavailable) throw err;
+      if (signal.aborted) {
+        const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
+        throw timedOut ? new RunnerUnavailable("timeout", "no answer within the deadline") : new RunnerUnavailable("cancelled", "call abandoned");
+      }
+      if (err instanceof BodyTooLarge) throw new RunnerUnavailable("invalid-response", `runner answer is too large (${err.message})`);
+      throw new RunnerUnavailable("network", "runner unreachable");
     }
-    if (!response.ok) return this.fail(started, "http", `runner answered ${response.status}`);
-    let decoded: DecodedInferResponse;
     try {
-      decoded = decodeInferResponse(bytes, response.headers);
+      const decoded = decodeInferResponse(bytes, response.headers);
       call.validate?.(decoded);
+      return decoded;
     } catch {
-      return this.fail(started, "invalid-response", "runner answer is not a valid inference response");
+      throw new RunnerUnavailable("invalid-response", "runner answer is not a valid inference response");
     }
-    this.breaker.onSuccess();
-    this.latency.observe(Date.now() - started);
-    this.lastAttemptAt = Date.now();
-    return decoded;
-  }
-
-  private fail(started: number, reason: RunnerFailureReason, message: string, latencyMs?: number): never {
-    this.breaker.onFailure();
-    this.latency.observe(latencyMs ?? Date.now() - started);
-    this.lastAttemptAt = Date.now();
-    throw new RunnerUnavailable(reason, message);
   }
 }
 
 const clients = new Map<string, RunnerClient>();
 
-/** The isolate's client for a runner URL (breaker and EWMA are kept across requests). */
+/** The isolate's client for a runner URL (its tiers' health is kept across requests). */
 export function runnerClientFor(options: RunnerClientOptions): RunnerClient {
   const key = [options.baseUrl, options.secret, options.breaker.failureThreshold, options.breaker.openMs].join("\n");
   let client = clients.get(key);

@@ -5,17 +5,18 @@
  */
 import type { InputTensor, ModelSession, OutputTensor } from "../inference/backend";
 import type { ModelCard } from "../models/card";
-import { RunnerUnavailable, type RunnerClient } from "./runner-client";
 import type { DecodedInferResponse } from "../runner-protocol";
+import type { RunnerAttempt } from "./runner-attempt";
+import { RunnerUnavailable } from "./runner-unavailable";
 
 export class RunnerSession implements ModelSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
 
   constructor(
-    private readonly client: RunnerClient,
+    /** The request's attempt: its calls share one deadline and one outcome. */
+    private readonly attempt: RunnerAttempt,
     private readonly card: ModelCard,
-    private readonly deadlineMs: number,
     /** Most crops the runner takes in one request (its RUNNER_MAX_BATCH); larger runs are split. */
     private readonly maxRows = 32,
   ) {
@@ -32,12 +33,11 @@ export class RunnerSession implements ModelSession {
     for (let start = 0; start < rows; start += this.maxRows) {
       const n = Math.min(this.maxRows, rows - start);
       chunks.push(
-        this.client.infer({
+        this.attempt.infer({
           model: this.card.name,
           crops: (input.data as Uint8Array).subarray(start * rowBytes, (start + n) * rowBytes),
           shape: [n, ...rest],
           outputs: [...this.outputNames],
-          deadlineMs: this.deadlineMs,
           validate: (r) => this.validate(r, n),
         }),
       );

@@ -26,6 +26,8 @@ export interface Fixtures {
   photoPng: string;
   photoWebp: string;
   groupJpeg: string;
+  /** Twenty faces: AAF photos in two rows of ten (the most a request may ask for). */
+  crowdJpeg: string;
   noFacePng: string;
   truncatedJpeg: string;
   notImage: string;
@@ -120,6 +122,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     .jpeg({ quality: 90 })
     .toBuffer();
 
+  // Twenty faces, for fan-out: two rows of ten AAF photos, a layout BlazeFace finds all of.
+  const crowdFiles = photos(join(DATA_DIR, "aaf/faces")).slice(0, 20);
+  const crowdTiles = await Promise.all(crowdFiles.map((f) => sharp(f).resize(232, 295, { fit: "fill" }).toBuffer()));
+  const crowd = await sharp({ create: { width: 232 * 10, height: 295 * 2, channels: 3, background: "#808080" } })
+    .composite(crowdTiles.map((input, i) => ({ input, left: (i % 10) * 232, top: Math.floor(i / 10) * 295 })))
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  const crowdFaces = (await analyzePhoto(new Uint8Array(crowd), detector, [tinyAge], { flip: false, maxFaces: 20 })).faces.length;
+  if (crowdFaces !== 20) throw new Error(`the crowd fixture has ${crowdFaces} detectable faces, not 20`);
+
   // A PNG whose header claims 30000x30000 (a decompression bomb's shape); nothing behind it.
   const bomb = new Uint8Array(await sharp({ create: { width: 16, height: 16, channels: 3, background: "#000" } }).png().toBuffer());
   new DataView(bomb.buffer).setUint32(16, 30000);
@@ -131,6 +143,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     photoPng: b64(await sharp(photo).png().toBuffer()),
     photoWebp: b64(await sharp(photo).webp({ quality: 90 }).toBuffer()),
     groupJpeg: b64(group),
+    crowdJpeg: b64(crowd),
     noFacePng: b64(await sharp({ create: { width: 320, height: 240, channels: 3, background: "#6a8caf" } }).png().toBuffer()),
     truncatedJpeg: b64(photo.subarray(0, Math.floor(photo.length / 2))),
     notImage: b64(new TextEncoder().encode("%PDF-1.7\n% not an image at all\n")),

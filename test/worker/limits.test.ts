@@ -135,3 +135,26 @@ describe("batches", () => {
     expect(third.headers.get("Retry-After")).toBeTruthy();
   });
 });
+
+describe("overall anonymous budget per location", () => {
+  it("caps all anonymous callers of a location together, whatever their addresses; keys and free routes are not affected", async () => {
+    await awayFromMinuteEdge();
+    const colo = `T${Date.now() % 1_000_000}`;
+    const env = { ANONYMOUS_BUDGET: { per_minute: 5, per_day: 1000 } };
+    // Five /64s of one /48: five callers with budgets of their own, one location budget.
+    for (let i = 1; i <= 5; i++) expect((await cheap({ ip: `2001:db8:48:${i}::1`, colo, env })).status).toBe(400);
+    const refused = await cheap({ ip: "2001:db8:48:6::1", colo, env });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get("RateLimit-Policy")).toContain('"anonymous-minute";q=5;w=60');
+    expect(((await refused.json()) as { detail: string }).detail).toContain("anonymous");
+    // The refused caller's own budget is far from used up: the location's is what ran out.
+    expect(remaining(refused, "minute")).toBe(9);
+    // Another location, a key, and a free route are not limited by it.
+    expect((await cheap({ ip: freshIp(), colo: `${colo}-b`, env })).status).toBe(400);
+    const { key } = await createKey("pro");
+    expect((await cheap({ key, colo, env })).status).toBe(400);
+    expect((await call("/v1/models", { ip: freshIp(), colo, env })).status).toBe(200);
+  });
+});
+

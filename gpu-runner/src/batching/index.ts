@@ -5,6 +5,10 @@
  * second concurrent run, and the wait is what lets the next batch fill up). Each caller gets back
  * its own rows of every output. The queue is bounded: a full queue refuses at once rather than
  * growing latency without end.
+ *
+ * A request whose caller has gone away (its `signal` aborted: the edge worker hit its deadline or
+ * gave up on the request) leaves the queue at once, so under overload the model runs only for
+ * callers that still wait; one whose batch is already running has its rows discarded.
  */
 
 export type OutputData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
@@ -36,6 +40,8 @@ export interface BatcherOptions {
   onBatch?: (stats: BatchStats) => void;
   onQueueWait?: (seconds: number) => void;
   onDepth?: (depth: number) => void;
+  /** A caller went away: `queued` (dropped before its run) or `running` (its rows are discarded). */
+  onCancelled?: (stage: "queued" | "running") => void;
 }
 
 export class QueueFullError extends Error {
@@ -47,11 +53,15 @@ export class ShuttingDownError extends Error {
 export class BatchTooLargeError extends Error {
   override name = "BatchTooLargeError";
 }
+export class CancelledError extends Error {
+  override name = "CancelledError";
+}
 
 interface Pending {
   input: Uint8Array;
   n: number;
   enqueuedAt: number;
+  signal?: AbortSignal;
   resolve: (outputs: BatchOutputs) => void;
   reject: (error: unknown) => void;
 }
@@ -60,6 +70,8 @@ export class DynamicBatcher {
   private readonly queue: Pending[] = [];
   private queuedRows = 0;
   private running = false;
+  /** The requests of the batch being run. */
+  private inFlight = new Set<Pending>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
@@ -75,8 +87,8 @@ export class DynamicBatcher {
     return this.running || this.queue.length > 0;
   }
 
-  /** Queues `n` rows; resolves with this request's rows of every output. */
-  submit(input: Uint8Array, n: number): Promise<BatchOutputs> {
+  /** Queues `n` rows; resolves with this request's rows of every output. `signal`: the caller went away. */
+  submit(input: Uint8Array, n: number, signal?: AbortSignal): Promise<BatchOutputs> {
     if (this.closing) return Promise.reject(new ShuttingDownError("the runner is shutting down"));
     if (n < 1 || n > this.options.maxBatch) {
       return Promise.reject(new BatchTooLargeError(`a request may carry 1 to ${this.options.maxBatch} rows, got ${n}`));
@@ -84,12 +96,33 @@ export class DynamicBatcher {
     if (this.queue.length >= this.options.maxQueue) {
       return Promise.reject(new QueueFullError(`the queue is full (${this.options.maxQueue} requests)`));
     }
+    if (signal?.aborted) {
+      this.options.onCancelled?.("queued");
+      return Promise.reject(new CancelledError("the caller went away"));
+    }
     return new Promise<BatchOutputs>((resolve, reject) => {
-      this.queue.push({ input, n, enqueuedAt: performance.now(), resolve, reject });
+      const item: Pending = { input, n, enqueuedAt: performance.now(), signal, resolve, reject };
+      this.queue.push(item);
       this.queuedRows += n;
       this.options.onDepth?.(this.queue.length);
+      signal?.addEventListener("abort", () => this.cancel(item), { once: true });
       this.schedule();
     });
+  }
+
+  private cancel(item: Pending): void {
+    const at = this.queue.indexOf(item);
+    if (at < 0) {
+      // Already taken into a batch (or answered): the run goes on for the others in it.
+      if (this.inFlight.has(item)) this.options.onCancelled?.("running");
+      return;
+    }
+    this.queue.splice(at, 1);
+    this.queuedRows -= item.n;
+    this.options.onDepth?.(this.queue.length);
+    this.options.onCancelled?.("queued");
+    item.reject(new CancelledError("the caller went away"));
+    this.schedule();
   }
 
   /** Refuses new work, then resolves once every queued and running request has been answered. */
@@ -141,6 +174,7 @@ export class DynamicBatcher {
   private async dispatch(): Promise<void> {
     this.running = true;
     const batch = this.takeBatch();
+    this.inFlight = new Set(batch);
     this.options.onDepth?.(this.queue.length);
     const started = performance.now();
     for (const item of batch) this.options.onQueueWait?.((started - item.enqueuedAt) / 1000);
@@ -154,6 +188,7 @@ export class DynamicBatcher {
     } catch (error) {
       for (const item of batch) item.reject(error);
     } finally {
+      this.inFlight = new Set();
       this.running = false;
       this.schedule();
     }

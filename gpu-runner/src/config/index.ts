@@ -56,6 +56,14 @@ const envSchema = z
     /** Seconds a client is told to wait after a 503 for a full queue. */
     RUNNER_RETRY_AFTER_S: int(1, 1, 3600),
     RUNNER_SHUTDOWN_TIMEOUT_MS: int(30_000, 0, 600_000),
+    /** A dead model session is restarted after this long, doubled after each failed restart ... */
+    RUNNER_RESTART_BACKOFF_MS: int(250, 1, 600_000),
+    /** ... up to this long between attempts. */
+    RUNNER_RESTART_BACKOFF_MAX_MS: int(30_000, 1, 3_600_000),
+    /** Failed restarts in a row after which /v2/health/live fails (the process should be replaced). */
+    RUNNER_RESTART_MAX_FAILURES: int(5, 1, 1000),
+    /** 1: test-only endpoints (POST /v2/test/models/<name>/crash-session). Never in production. */
+    RUNNER_TEST_HOOKS: flag,
     /** One JSON line per inference/metadata request. */
     RUNNER_ACCESS_LOG: z
       .enum(["0", "1", "true", "false"])
@@ -87,6 +95,8 @@ export type RunnerConfig = {
   maxBodyBytes: number;
   retryAfterS: number;
   shutdownTimeoutMs: number;
+  restart: { backoffMs: number; maxBackoffMs: number; maxFailures: number };
+  testHooks: boolean;
   accessLog: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 };
@@ -117,6 +127,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.RUNNER_MAX_BODY_BYTES,
     retryAfterS: e.RUNNER_RETRY_AFTER_S,
     shutdownTimeoutMs: e.RUNNER_SHUTDOWN_TIMEOUT_MS,
+    restart: { backoffMs: e.RUNNER_RESTART_BACKOFF_MS, maxBackoffMs: e.RUNNER_RESTART_BACKOFF_MAX_MS, maxFailures: e.RUNNER_RESTART_MAX_FAILURES },
+    testHooks: e.RUNNER_TEST_HOOKS,
     accessLog: e.RUNNER_ACCESS_LOG,
     logLevel: e.RUNNER_LOG_LEVEL,
   };

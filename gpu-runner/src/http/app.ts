@@ -11,10 +11,10 @@ import {
   type InferRequest,
   type Tensor,
 } from "../../../src/runner-protocol";
-import { BatchTooLargeError, QueueFullError, ShuttingDownError, type DynamicBatcher } from "../batching";
+import { BatchTooLargeError, CancelledError, QueueFullError, ShuttingDownError, type DynamicBatcher } from "../batching";
 import type { Logger } from "../log";
 import type { ErrorReason, RunnerMetrics } from "../metrics";
-import type { LoadedModel } from "../models";
+import { SessionUnavailableError, type LoadedModel } from "../models";
 import { bearerMatcher } from "./auth";
 import { readBodyWithLimit } from "./body";
 import { problem } from "./problem";
@@ -39,6 +39,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   maxBatch: number;
   retryAfterS: number;
+  /** Test-only endpoints (RUNNER_TEST_HOOKS=1). */
+  testHooks?: boolean;
   accessLog: boolean;
   serverVersion: string;
 }
@@ -94,7 +96,12 @@ export function createApp(options: AppOptions): Hono<Env> {
     }
   });
 
-  app.get("/v2/health/live", (c) => c.json({ live: true }));
+  // Not live once a model's session cannot be restored: only a new process can help then.
+  app.get("/v2/health/live", (c) => {
+    const lost = [...models.values()].filter((m) => !m.live()).map((m) => m.card.name);
+    if (lost.length > 0) return problem(503, `model sessions cannot be restored: ${lost.join(", ")}`);
+    return c.json({ live: true });
+  });
   app.get("/v2/health/ready", (c) => {
     if (state.draining) return fail("shutting_down", 503, "the runner is shutting down");
     const down = [...models.values()].filter((m) => !m.healthy()).map((m) => m.card.name);
@@ -163,7 +170,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     const model = lookup(c);
     if (model instanceof Response) return model;
     if (state.draining) return fail("shutting_down", 503, "the runner is shutting down");
-    if (!model.healthy()) return fail("internal", 503, `model '${model.card.name}' has no running session`);
+    if (!model.healthy()) return fail("session_unavailable", 503, `model '${model.card.name}' has no running session`);
     return c.json({ name: model.card.name, ready: true });
   };
   app.get("/v2/models/:name/ready", ready);
@@ -174,6 +181,9 @@ export function createApp(options: AppOptions): Hono<Env> {
     if (model instanceof Response) return model;
     if (state.draining) {
       return fail("shutting_down", 503, "the runner is shutting down", { "retry-after": String(options.retryAfterS) });
+    }
+    if (!model.healthy()) {
+      return fail("session_unavailable", 503, `model '${model.card.name}' is being restarted`, { "retry-after": String(options.retryAfterS) });
     }
     const read = await readBodyWithLimit(c.req.raw, options.maxBodyBytes, 4 * options.maxBodyBytes);
     if (!read.ok) {
@@ -194,8 +204,14 @@ export function createApp(options: AppOptions): Hono<Env> {
     c.set("rows", n);
     let outputs;
     try {
-      outputs = await model.batcher.submit(input.data as Uint8Array, n);
+      // The request's signal aborts when its client disconnects: its work leaves the queue.
+      outputs = await model.batcher.submit(input.data as Uint8Array, n, c.req.raw.signal);
     } catch (error) {
+      // Nobody reads this answer; the status is for the access log and the latency metric.
+      if (error instanceof CancelledError) return problem(499, error.message);
+      if (error instanceof SessionUnavailableError) {
+        return fail("session_unavailable", 503, error.message, { "retry-after": String(options.retryAfterS) });
+      }
       if (error instanceof QueueFullError) {
         return fail("queue_full", 503, error.message, { "retry-after": String(options.retryAfterS) });
       }
@@ -222,6 +238,16 @@ export function createApp(options: AppOptions): Hono<Env> {
   };
   app.post("/v2/models/:name/infer", infer);
   app.post("/v2/models/:name/versions/:version/infer", infer);
+
+  if (options.testHooks) {
+    // Test-only: kills a model's session thread, as an uncaught error or a native crash would.
+    app.post("/v2/test/models/:name/crash-session", (c) => {
+      const model = lookup(c);
+      if (model instanceof Response) return model;
+      model.crash();
+      return c.json({ crashed: model.card.name }, 202);
+    });
+  }
 
   app.notFound(() => fail("not_found", 404, "no such endpoint"));
   app.onError((error) => {

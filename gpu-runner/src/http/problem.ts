@@ -11,6 +11,7 @@ const TITLES: Record<number, string> = {
   404: "Not Found",
   405: "Method Not Allowed",
   413: "Content Too Large",
+  499: "Client Closed Request",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };

@@ -8,11 +8,13 @@ export type ErrorReason =
   | "too_large"
   | "queue_full"
   | "shutting_down"
+  | "session_unavailable"
   | "internal";
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createMetrics() {
+/** `sessionStates`: each model's name and whether its session runs, read at scrape time. */
+export function createMetrics(sessionStates: () => Iterable<[string, boolean]> = () => []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "runner_process_" });
   return {
@@ -63,6 +65,27 @@ export function createMetrics() {
       help: "Face crops inferred",
       labelNames: ["model"] as const,
       registers: [registry],
+    }),
+    cancelled: new Counter({
+      name: "runner_cancelled_total",
+      help: "Requests whose caller went away: dropped from the queue before their run (stage=queued), or whose rows were discarded (stage=running)",
+      labelNames: ["model", "stage"] as const,
+      registers: [registry],
+    }),
+    sessionRestarts: new Counter({
+      name: "runner_session_restarts_total",
+      help: "Restarts of a dead model session, by outcome",
+      labelNames: ["model", "outcome"] as const,
+      registers: [registry],
+    }),
+    sessionUp: new Gauge({
+      name: "runner_session_up",
+      help: "1 while the model's session runs, 0 while it is being restarted",
+      labelNames: ["model"] as const,
+      registers: [registry],
+      collect() {
+        for (const [model, up] of sessionStates()) this.set({ model }, up ? 1 : 0);
+      },
     }),
     errors: new Counter({
       name: "runner_errors_total",

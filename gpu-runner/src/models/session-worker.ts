@@ -17,7 +17,9 @@ export interface SessionWorkerData {
 
 export type SessionWorkerMessage =
   | { type: "run"; id: number; input: Uint8Array; shape: number[]; inputName: string }
-  | { type: "close" };
+  | { type: "close" }
+  /** Test hook (RUNNER_TEST_HOOKS=1): die the way a thread dies of an uncaught error. */
+  | { type: "crash" };
 
 export type SessionWorkerReply =
   | { type: "ready"; provider: string; inputNames: string[]; outputNames: string[]; failures: { provider: string; reason: string }[] }
@@ -60,6 +62,12 @@ const created = await createSession();
 if (created) {
   const { session } = created;
   port.on("message", async (message: SessionWorkerMessage) => {
+    if (message.type === "crash") {
+      setImmediate(() => {
+        throw new Error("crash requested by a test hook");
+      });
+      return;
+    }
     if (message.type === "close") {
       await session.release();
       post({ type: "closed" });

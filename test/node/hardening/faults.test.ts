@@ -109,30 +109,31 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
     expect((await health(stack.url)).runner.breaker).toBe("open");
   }, 180_000);
 
-  it("a slow runner: standard falls back at its deadline, accurate gives up at its own and then fails fast", async () => {
+  it("a slow runner: standard falls back at its deadline, accurate gives up at its own (each tier probes for itself) and then fails fast", async () => {
     const standIn = await startStandIn(runnerPort, "slow", 20_000);
     try {
       await sleep(BREAKER_OPEN_MS + 200);
       // The breaker lets a probe through to the (slow) stand-in; standard waits its deadline, no more.
+      // A probe is one request: its two calls (age and beauty) go together, under one deadline.
       const s = await ledger.send(stack.url, "standard", nextImage(), { key });
       expect(s).toMatchObject({ status: 200, route: "edge-fallback" });
-      expect(standIn.requests()).toBe(1);
+      expect(standIn.requests()).toBe(2);
       expect(s.ms).toBeGreaterThanOrEqual(STANDARD_DEADLINE_MS - 50);
       expect(s.ms).toBeLessThan(STANDARD_DEADLINE_MS + edgeMs + SLACK_MS);
+
+      // Standard's timeout says nothing about accurate's longer deadline: accurate (half-open since
+      // the kill) probes for itself, waits its own deadline (not the runner's 20 s), then 503.
+      const probed = await ledger.send(stack.url, "accurate", nextImage(), { key });
+      expect(probed).toMatchObject({ status: 503, problemType: "/docs#problem-runner-unavailable" });
+      expect(standIn.requests()).toBe(4);
+      expect(probed.ms).toBeGreaterThanOrEqual(ACCURATE_DEADLINE_MS - 50);
+      expect(probed.ms).toBeLessThan(ACCURATE_DEADLINE_MS + edgeMs + SLACK_MS);
 
       // Open again: accurate is refused at once, without calling the runner.
       const fast503 = await ledger.send(stack.url, "accurate", nextImage(), { key });
       expect(fast503).toMatchObject({ status: 503, problemType: "/docs#problem-runner-unavailable" });
       expect(fast503.ms).toBeLessThan(edgeMs + SLACK_MS);
-      expect(standIn.requests()).toBe(1);
-
-      // After the open period accurate probes, waits its own deadline (not the runner's 20 s), then 503.
-      await sleep(BREAKER_OPEN_MS + 200);
-      const probed = await ledger.send(stack.url, "accurate", nextImage(), { key });
-      expect(probed).toMatchObject({ status: 503, problemType: "/docs#problem-runner-unavailable" });
-      expect(standIn.requests()).toBe(2);
-      expect(probed.ms).toBeGreaterThanOrEqual(ACCURATE_DEADLINE_MS - 50);
-      expect(probed.ms).toBeLessThan(ACCURATE_DEADLINE_MS + edgeMs + SLACK_MS);
+      expect(standIn.requests()).toBe(4);
     } finally {
       await standIn.close();
     }
@@ -152,8 +153,8 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
         expect(a).toMatchObject({ status: 503, problemType: "/docs#problem-runner-unavailable" });
         seen.push(standIn.requests());
       }
-      // Each probe reached the stand-in and its answer was rejected.
-      expect(seen).toEqual([1, 2, 3, 4]);
+      // Each probe (one request: its age and beauty calls) reached the stand-in and its answers were rejected.
+      expect(seen).toEqual([2, 4, 6, 8]);
     } finally {
       await standIn.close();
     }

@@ -1,28 +1,46 @@
 /**
  * A fault-injecting stand-in for the GPU runner: an HTTP proxy in front of the real runner that
  * can be told, per virtual runner (`/r/<name>/...`), to pass requests through, answer slowly,
- * fail with 500, return garbage, or drop the connection. Only the faults are simulated; every
- * answer that gets through comes from the real runner.
+ * fail with 500, return garbage, drop the connection, or stream a huge answer (`huge`: 200, 64 MiB
+ * in 64 KiB chunks without Content-Length, or until the client hangs up). Only the faults are
+ * simulated; every answer that gets through comes from the real runner. A caller that hangs up is
+ * passed on: the upstream request is aborted too, as a transparent proxy would.
  *
- *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop", "delayMs"?: n}
- *   GET  /control/<name>  -> {"mode", "requests"}  (requests that reached this virtual runner)
+ *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop" | "huge", "delayMs"?: n,
+ *                          "count"?: n, "then"?: {"mode", "delayMs"?}, "minRows"?: n}
+ *                         (with `count`, only the next n requests get the fault, then `then`'s, default pass;
+ *                          with `minRows`, only requests of at least n crops: accurate's flipped ones have 2 per face)
+ *   GET  /control/<name>  -> {"mode", "requests", "abandoned"}  (requests that reached this virtual
+ *                            runner; those whose caller hung up before the answer was complete)
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop";
+export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
 
-interface VirtualRunner {
+interface Fault {
   mode: FaultMode;
   delayMs: number;
-  requests: number;
 }
+
+interface VirtualRunner {
+  fault: Fault;
+  /** Requests with fewer crops than this pass, untouched and uncounted by `remaining`. */
+  minRows: number;
+  /** Requests left that get `fault`; Infinity when it stays until told otherwise. */
+  remaining: number;
+  then: Fault;
+  requests: number;
+  abandoned: number;
+}
+
+const PASS: Fault = { mode: "pass", delayMs: 0 };
 
 export async function startFaultRunner(upstream: string): Promise<{ url: string; close(): Promise<void> }> {
   const runners = new Map<string, VirtualRunner>();
   const runner = (name: string) => {
     let r = runners.get(name);
-    if (!r) runners.set(name, (r = { mode: "pass", delayMs: 0, requests: 0 }));
+    if (!r) runners.set(name, (r = { fault: PASS, minRows: 0, remaining: Infinity, then: PASS, requests: 0, abandoned: 0 }));
     return r;
   };
   const server = http.createServer(async (req, res) => {
@@ -33,36 +51,64 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (control) {
       const r = runner(control[1]);
       if (req.method === "POST") {
-        const { mode, delayMs } = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number };
-        r.mode = mode;
-        r.delayMs = delayMs ?? 0;
+        const c = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number; count?: number; minRows?: number; then?: { mode: FaultMode; delayMs?: number } };
+        r.fault = { mode: c.mode, delayMs: c.delayMs ?? 0 };
+        r.minRows = c.minRows ?? 0;
+        r.remaining = c.count ?? Infinity;
+        r.then = c.then ? { mode: c.then.mode, delayMs: c.then.delayMs ?? 0 } : PASS;
       }
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.mode, requests: r.requests }));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.fault.mode, requests: r.requests, abandoned: r.abandoned }));
       return;
     }
     const route = /^\/r\/([\w-]+)(\/.*)$/.exec(req.url ?? "");
     if (!route) return void res.writeHead(404).end();
     const r = runner(route[1]);
     r.requests++;
-    if (r.mode === "drop") return void req.socket.destroy();
-    if (r.mode === "error") {
+    let { mode, delayMs } = PASS;
+    if (rowsOf(req.headers, body) >= r.minRows) {
+      ({ mode, delayMs } = r.remaining > 0 ? r.fault : r.then);
+      r.remaining--;
+    }
+    const hungUp = new AbortController();
+    res.once("close", () => {
+      if (res.writableFinished || mode === "drop") return;
+      r.abandoned++;
+      hungUp.abort();
+    });
+    if (mode === "drop") return void req.socket.destroy();
+    if (mode === "error") {
       return void res.writeHead(500, { "content-type": "application/problem+json" }).end('{"title":"injected failure","status":500}');
     }
-    if (r.mode === "slow") await new Promise((resolve) => setTimeout(resolve, r.delayMs));
+    if (mode === "huge") {
+      res.writeHead(200, { "content-type": "application/octet-stream", "inference-header-content-length": "2" });
+      const chunk = Buffer.alloc(64 * 1024, 0x7b);
+      for (let sent = 0; sent < 64 * 1024 * 1024 && !res.destroyed; sent += chunk.length) {
+        if (!res.write(chunk)) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+      }
+      return void res.end();
+    }
+    if (mode === "slow") {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        hungUp.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (hungUp.signal.aborted) return;
+    }
     let upstreamRes: Response;
+    let answer: Buffer;
     try {
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length") headers.set(k, v);
-      upstreamRes = await fetch(upstream + route[2], { method: req.method, headers, body: req.method === "GET" ? undefined : body });
+      upstreamRes = await fetch(upstream + route[2], { method: req.method, headers, body: req.method === "GET" ? undefined : body, signal: hungUp.signal });
+      answer = Buffer.from(await upstreamRes.arrayBuffer());
     } catch {
       return void req.socket.destroy();
     }
-    const answer = Buffer.from(await upstreamRes.arrayBuffer());
     const outHeaders: Record<string, string> = {};
     upstreamRes.headers.forEach((v, k) => {
       if (k !== "content-length" && k !== "transfer-encoding" && k !== "connection") outHeaders[k] = v;
     });
-    if (r.mode === "garbage" && upstreamRes.ok) {
+    if (mode === "garbage" && upstreamRes.ok) {
       // The real answer with its tensor bytes overwritten: right framing, meaningless values.
       const headerLength = Number(upstreamRes.headers.get("inference-header-content-length") ?? answer.length);
       for (let i = headerLength; i < answer.length; i++) answer[i] = 0xff;
@@ -80,4 +126,15 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
         server.close(() => resolve());
       }),
   };
+}
+
+/** Crops in a KServe v2 infer request (its first input's first dimension); 0 when it is not one. */
+function rowsOf(headers: http.IncomingHttpHeaders, body: Buffer): number {
+  try {
+    const headerLength = Number(headers["inference-header-content-length"] ?? body.length);
+    const json = JSON.parse(body.subarray(0, headerLength).toString("utf8")) as { inputs?: { shape?: number[] }[] };
+    return json.inputs?.[0]?.shape?.[0] ?? 0;
+  } catch {
+    return 0;
+  }
 }

@@ -20,6 +20,8 @@ export interface CallOptions {
   key?: string;
   /** Binding overrides: the request runs through the same app with this configuration. */
   env?: Partial<Env>;
+  /** The Cloudflare location the request arrives at (`request.cf.colo`); needs `env`. */
+  colo?: string;
 }
 
 let ipCounter = 0;
@@ -40,7 +42,8 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   const url = `http://api.test${path}`;
   if (!options.env) return exports.default.fetch(url, init);
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(url, init), { ...env, ...options.env } as Env, ctx);
+  const request = new Request(url, options.colo ? { ...init, cf: { colo: options.colo } } : init);
+  const res = await app.fetch(request, { ...env, ...options.env } as Env, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -67,15 +70,29 @@ export interface Problem {
   errors?: { name: string; reason: string }[];
 }
 
-/** Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts). */
-export async function setFault(name: string, mode: "pass" | "slow" | "error" | "garbage" | "drop", delayMs = 0): Promise<void> {
-  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs }) });
+type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
+
+/**
+ * Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts): `mode` for
+ * the next `count` requests (all of them without), then `then` (default pass).
+ */
+export async function setFault(name: string, mode: FaultMode, delayMs = 0, count?: number, then?: { mode: FaultMode; delayMs?: number }, minRows?: number): Promise<void> {
+  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count, then, minRows }) });
   if (!res.ok) throw new Error(`fault control ${res.status}`);
 }
 
+async function faultState(name: string): Promise<{ requests: number; abandoned: number }> {
+  return (await (await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`)).json()) as { requests: number; abandoned: number };
+}
+
+/** Requests that reached the virtual runner. */
 export async function faultRequests(name: string): Promise<number> {
-  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`);
-  return ((await res.json()) as { requests: number }).requests;
+  return (await faultState(name)).requests;
+}
+
+/** Requests whose caller (the worker) hung up before the answer was complete. */
+export async function faultAbandoned(name: string): Promise<number> {
+  return (await faultState(name)).abandoned;
 }
 
 export function faultRunnerUrl(name: string): string {
