@@ -23,13 +23,15 @@ def _cell_name(cell: Hashable) -> str:
 
 
 def balanced_sample(cells: Sequence[Hashable], per_cell: int, seed: int = 0) -> list[int]:
-    """Indices into `cells` (one cell label per item): min(per_cell, available) items of each
-    cell, cells in sorted order, each cell's items in the order drawn."""
+    """Indices into `cells` (one cell label per item; None: never drawn, e.g. a face without a
+    group label): min(per_cell, available) items of each cell, cells in sorted order, each
+    cell's items in the order drawn."""
     if per_cell < 0:
         raise ValueError("per_cell must be >= 0")
     members: dict[Hashable, list[int]] = defaultdict(list)
     for i, cell in enumerate(cells):
-        members[cell].append(i)
+        if cell is not None:
+            members[cell].append(i)
     out = []
     for cell in sorted(members, key=_cell_name):
         rng = np.random.default_rng([seed, zlib.crc32(_cell_name(cell).encode())])
@@ -43,7 +45,8 @@ def sample_counts(cells: Sequence[Hashable], chosen: Sequence[int]) -> dict[str,
     available: dict[str, int] = defaultdict(int)
     drawn: dict[str, int] = defaultdict(int)
     for cell in cells:
-        available[_cell_name(cell)] += 1
+        if cell is not None:
+            available[_cell_name(cell)] += 1
     for i in chosen:
         drawn[_cell_name(cells[i])] += 1
     return {c: {"available": available[c], "drawn": drawn[c]} for c in sorted(available)}

@@ -38,5 +38,11 @@ def test_counts_say_what_was_drawn_of_what_was_available():
     assert counts["13-19/asian"] == {"available": 4, "drawn": 4}
     assert counts["60+/indian"] == {"available": 1, "drawn": 1}
     assert balanced_sample(CELLS, 0) == [] and balanced_sample([], 5) == []
+
+
+def test_items_without_a_cell_are_never_drawn():
+    cells = [None, ("0-12", "white"), None, ("0-12", "white")]
+    assert sorted(balanced_sample(cells, 5)) == [1, 3]
+    assert sample_counts(cells, [1, 3]) == {"0-12/white": {"available": 2, "drawn": 2}}
     with pytest.raises(ValueError):
         balanced_sample(CELLS, -1)
