@@ -139,20 +139,23 @@ class Study:
         meta["attempts"] += 1
         meta.pop("finished", None)
         (folder / "ablation.json").write_text(json.dumps(meta, indent=1))
-        argv = [self.python, "-m", "training.dldl.train", *self.config(row), "--resume", "--out", str(folder)]
-        t0 = time.time()
-        with open(folder / "train.log", "a") as log:
-            log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} attempt {meta['attempts']}: {' '.join(argv[1:])}\n")
-            log.flush()
-            # The child holds the study's lock too, so that a second study cannot start while an
-            # orphaned row (its parent killed with SIGKILL) still trains.
-            self.child = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock_fd,))
-            rc = self.child.wait()
-            self.child = None
-        meta["wall_seconds"] = round(meta["wall_seconds"] + time.time() - t0, 1)
-        if rc == 0:
-            meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        (folder / "ablation.json").write_text(json.dumps(meta, indent=1))
+        out = os.path.relpath(folder, REPO) if folder.resolve().is_relative_to(REPO) else str(folder)  # the command the report cites
+        argv = [self.python, "-m", "training.dldl.train", *self.config(row), "--resume", "--out", out]
+        t0, rc = time.time(), None
+        try:
+            with open(folder / "train.log", "a") as log:
+                log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} attempt {meta['attempts']}: {' '.join(argv[1:])}\n")
+                log.flush()
+                # The child holds the study's lock too, so that a second study cannot start while an
+                # orphaned row (its parent killed with SIGKILL) still trains.
+                self.child = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock_fd,))
+                rc = self.child.wait()
+                self.child = None
+        finally:  # an interrupted attempt's time counts too
+            meta["wall_seconds"] = round(meta["wall_seconds"] + time.time() - t0, 1)
+            if rc == 0:
+                meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+            (folder / "ablation.json").write_text(json.dumps(meta, indent=1))
         return rc
 
     def stop(self, signum, _frame) -> None:
@@ -164,14 +167,20 @@ class Study:
 
     def run(self, rows: list[Row]) -> int:
         self.runs.mkdir(parents=True, exist_ok=True)
-        lock = open(self.runs / ".lock", "a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"another ablation study holds {self.runs}/.lock (it or one of its rows is still running)", file=sys.stderr)
-            return 75
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, self.stop)
+        with open(self.runs / ".lock", "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"another ablation study holds {self.runs}/.lock (it or one of its rows is still running)", file=sys.stderr)
+                return 75
+            previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+            try:
+                return self._run(rows, lock.fileno())
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    def _run(self, rows: list[Row], lock_fd: int) -> int:
         failed = []
         try:
             for i, row in enumerate(rows, 1):
@@ -187,7 +196,7 @@ class Study:
                 else:
                     print(f"{head}: starting", flush=True)
                 t0 = time.time()
-                rc = self.train(row, lock.fileno())
+                rc = self.train(row, lock_fd)
                 if rc != 0:
                     failed.append(row.name)
                     print(f"{head}: train.py exited with {rc}; see {self.runs / row.name / 'train.log'}", flush=True)
