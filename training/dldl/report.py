@@ -187,7 +187,8 @@ def ablation_setup(status: dict) -> str:
     n_done = len(done)
     if not done:
         return (f"None of the {len(A.ROWS)} rows has finished: `training/scripts/ablation.sh` trains them "
-                f"(EPOCHS={A.DEFAULT_EPOCHS} by default; see below for the time it takes).")
+                f"(EPOCHS={A.DEFAULT_EPOCHS} by default: {A.DEFAULT_EPOCHS} × 24,315 images per row, about 30-40 min per row "
+                f"at the 150-200 images/s TinyAgeNet trains at on this 2-core CPU, 7-10 hours for all {len(A.ROWS)}).")
     first = next(iter(done.values()))["result"]
     args = first["args"]
     budgets = sorted({s["result"]["args"]["epochs"] for s in done.values()})
