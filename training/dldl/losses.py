@@ -8,6 +8,18 @@ from .labels import expectation, label_distribution, mean_matched_distribution
 METHODS = ["dldl-v2", "dldl", "er", "dex", "ranking", "mr-l1", "mr-l2"]
 
 
+def to_unit(y: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """MR's target (Section 4.5.4): y mapped linearly from [l_min, l_max] onto [-1, 1]."""
+    lo, hi = float(labels[0]), float(labels[-1])
+    return 2 * (y.clamp(lo, hi) - lo) / (hi - lo) - 1
+
+
+def from_unit(t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The inverse of `to_unit`: a tanh output in [-1, 1] back on the label scale."""
+    lo, hi = float(labels[0]), float(labels[-1])
+    return lo + (t + 1) * (hi - lo) / 2
+
+
 class Method:
     def __init__(self, name: str, labels: torch.Tensor, lam: float = 1.0, match_mean: bool = False):
         if name not in METHODS:
@@ -31,8 +43,9 @@ class Method:
         y = y.float()
         n = self.name
         if n in ("mr-l1", "mr-l2"):
-            pred = out.squeeze(1)
-            return (pred - y).abs().mean() if n == "mr-l1" else 0.5 * ((pred - y) ** 2).mean()
+            # The paper's MR: one output through tanh, regressed onto the target in [-1, 1].
+            err = torch.tanh(out.squeeze(1)) - to_unit(y, labels)
+            return err.abs().mean() if n == "mr-l1" else 0.5 * (err**2).mean()
         if n == "ranking":
             # K-1 binary tasks "is y > l_k?" (Ranking-CNN), sigmoid cross entropy.
             targets = (y.unsqueeze(1) > labels[:-1].unsqueeze(0)).float()
@@ -57,7 +70,7 @@ class Method:
 
     def predict(self, out: torch.Tensor) -> torch.Tensor:
         if self.name in ("mr-l1", "mr-l2"):
-            return out.squeeze(1)
+            return from_unit(torch.tanh(out.squeeze(1)), self.labels)
         if self.name == "ranking":
             step = float(self.labels[1] - self.labels[0])
             return self.labels[0] + step * (torch.sigmoid(out) > 0.5).sum(dim=1).float()

@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# Table 6/7 ablation on UTKFace with TinyAgeNet at 64 px: every method, then λ and Δl for
-# DLDL-v2, all with the same backbone, size, seed and epoch budget (EPOCHS, default 2 to fit one session).
-# Results land in runs/ablation/<row>/result.json; `python3 -m training.dldl.report` tabulates.
+# The ablation study of Tables 6 and 7: seven methods, λ ∈ {0, 0.1, 1, 10}, Δl ∈ {0.5, 1, 2, 4},
+# a second seed for DLDL-v2 and DLDL; TinyAgeNet at 64 px on UTKFace + AAF, cosine schedule with a
+# one-epoch warm-up, the same budget for every row (rows: training/dldl/ablation.py). Resumable:
+# rerun the same command after an interruption; finished rows are skipped, the interrupted one
+# continues from its last epoch. `python3 -m training.dldl.report` then writes models/REPORT.md.
+#
+#   EPOCHS=15        epochs per row
+#   EPOCH_SIZE=      images per epoch (default: all 24,315 pooled training images)
+#   ROWS=            a comma-separated subset, e.g. ROWS=dldl-v2,dldl (default: all 14)
+#   RUNS=runs/ablation
+#   BACKGROUND=1     detach (own process group, log in $RUNS/study.log); NICE=15 lowers its priority
+#   arguments        passed to every train.py call, e.g. `-- --limit 64` for a smoke run
+#
+#   BACKGROUND=1 NICE=15 training/scripts/ablation.sh          # the whole study, detached
+#   python3 -m training.dldl.ablation --status                 # progress
 set -euo pipefail
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
-EPOCHS=${EPOCHS:-2}
-common=(--dataset utkface --arch tiny --size 64 --epochs "$EPOCHS" --lr-step $(( EPOCHS * 2 / 3 > 0 ? EPOCHS * 2 / 3 : 1 )) --resume)
-# A row whose result.json already holds this epoch budget is done; anything else resumes or starts.
-done_row() { $PY -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["args"]["epochs"] != int(sys.argv[2]))' "runs/ablation/$1/result.json" "$EPOCHS" 2>/dev/null; }
-run() { local row=$1; shift; done_row "$row" && return 0; $PY -m training.dldl.train "${common[@]}" "$@" --out "runs/ablation/$row"; }
-run dldl-v2 --method dldl-v2
-for m in mr-l2 mr-l1 dex ranking er dldl; do run "$m" --method "$m"; done
-run dldl-v2-lam0.1 --method dldl-v2 --lam 0.1
-run dldl-v2-lam10 --method dldl-v2 --lam 10
-run dldl-v2-delta2 --method dldl-v2 --delta 2
+RUNS=${RUNS:-runs/ablation}
+[ "${1:-}" = "--" ] && shift
+if [ "${BACKGROUND:-0}" = 1 ]; then
+  mkdir -p "$RUNS"
+  BACKGROUND=0 setsid nohup nice -n "${NICE:-0}" "$self" "$@" >> "$RUNS/study.log" 2>&1 < /dev/null &
+  echo "ablation study in the background: pid $!, log $RUNS/study.log; stop it with: kill -- -$!"
+  exit 0
+fi
+exec "$PY" -m training.dldl.ablation --epochs "${EPOCHS:-15}" ${EPOCH_SIZE:+--epoch-size "$EPOCH_SIZE"} \
+  ${ROWS:+--rows "$ROWS"} --runs "$RUNS" -- "$@"
