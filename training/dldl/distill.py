@@ -11,6 +11,7 @@ options refuses it.
 """
 import argparse
 import json
+import os
 
 import torch
 
@@ -40,6 +41,7 @@ def main(argv=None) -> None:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
+    torch.set_num_threads(os.cpu_count() or 1)  # this torch build defaults to one thread
     soft = soft_labels(a.teacher, a.dataset, a.extra, a.size, a.limit)
     torch.save(soft, a.out)
     print(f"wrote {a.out}: {len(soft['files'])} images, teachers {soft['teachers']}")

@@ -55,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--teacher", default=None, help="distillation: soft labels from `python3 -m training.dldl.distill` (a .pt file)")
     p.add_argument("--distill", type=float, default=0.5, help="weight of the teacher's distribution in the target (with --teacher)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--bf16", action="store_true",
+                   help="bfloat16 autocast for the forward pass (3-4x faster on CPUs with AVX512-BF16/AMX); losses stay float32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images per split (tests)")
@@ -215,7 +217,8 @@ def main(argv=None) -> dict:
             if args.robust:
                 x = robust_augment(x, gen, args.robust)
             x = x.to(device).contiguous(memory_format=torch.channels_last)
-            maps = net.feature_maps(x)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+                maps = net.feature_maps(x)
             loss = torch.zeros(())
             for j, panel in enumerate(panels):
                 sel = (panel_index[idx] == j).nonzero().squeeze(1)
@@ -225,7 +228,9 @@ def main(argv=None) -> dict:
                 target = None
                 if teacher is not None:
                     target = (1 - args.distill) * m.target(y_train[rows], train.sigma[rows]) + args.distill * teacher[rows]
-                part = m.loss(net.head(maps[sel], panel), y_train[rows].to(device), train.sigma[rows].to(device), target)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+                    logits = net.head(maps[sel], panel)
+                part = m.loss(logits.float(), y_train[rows].to(device), train.sigma[rows].to(device), target)
                 loss = loss + part * len(sel) / len(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -17,17 +17,17 @@ parent() { if [ -f "runs/$1/best.pt" ]; then echo "runs/$1/best.pt"; else echo "
 
 # All age data (UTKFace + All-Age-Faces, hash-split), drawn with square-root balancing over race
 # groups and age bands; cosine schedule, AdamW, photo-variation augmentation on 20% of each batch.
-AGE=(--dataset utkface --extra aaf --balance 0.5 --epoch-size 16384 --schedule cosine --warmup 1 --wd 0.02 --robust 0.2)
+# --bf16: bfloat16 autocast, ~3x faster on a CPU with AVX512-BF16 (drop it on one without).
+AGE=(--bf16 --dataset utkface --extra aaf --balance 0.5 --epoch-size 16384 --schedule cosine --warmup 1 --wd 0.02 --robust 0.2)
 # Attractiveness on both rating panels (MEBeauty 1-10 served, SCUT-FBP5500 1-5 its own head),
 # from the age backbones, mean-matched label distributions.
-ATT=(--dataset mebeauty --extra scut --balance 0.5 --schedule cosine --warmup 1 --wd 0.02 --robust 0.2 --match-mean)
+ATT=(--bf16 --dataset mebeauty --extra scut --balance 0.5 --schedule cosine --warmup 1 --wd 0.02 --robust 0.2 --match-mean)
 
 for stage in $STAGES; do
   case $stage in
     prepare)
       [ -f data/aligned/aaf-utkface-64/labels.csv ] || npm run prepare-data -- --set aaf --framing utkface --size 64
-      [ -f data/aligned/scut-mebeauty-112/labels.csv ] || npm run prepare-data -- --set scut --framing mebeauty --size 112
-      [ -f data/aligned/scut-mebeauty-128/labels.csv ] || npm run prepare-data -- --set scut --framing mebeauty --size 128 ;;
+      [ -f data/aligned/scut-mebeauty-64/labels.csv ] || npm run prepare-data -- --set scut --framing mebeauty --size 64 ;;
     # Earlier stages (runs/thin-age, thin-age-2: UTKFace only, step schedule) are listed in the
     # cards; their served ONNX is the warm start here (training/dldl/onnx_init.py).
     thin-age-3)
@@ -38,7 +38,7 @@ for stage in $STAGES; do
       done_run tiny-age-3 || train "${AGE[@]}" --arch tiny --init "${TINY_AGE_INIT:-models/TinyAgeNet.onnx}" --teacher runs/thin-age-soft.pt --distill 0.5 \
         --epochs 30 --lr 5e-4 --out runs/tiny-age-3 ;;
     thin-att-3)
-      done_run thin-att-3 || train "${ATT[@]}" --arch thin --size 112 --init "$(parent thin-age-3)" --epochs 20 --lr 1e-3 --out runs/thin-att-3 ;;
+      done_run thin-att-3 || train "${ATT[@]}" --arch thin --size 64 --init "$(parent thin-age-3)" --epochs 20 --lr 1e-3 --out runs/thin-att-3 ;;
     tiny-att-3)
       done_run tiny-att-3 || train "${ATT[@]}" --arch tiny --size 64 --init "$(parent tiny-age-3)" --epochs 30 --lr 1e-3 --out runs/tiny-att-3 ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;

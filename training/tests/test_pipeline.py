@@ -5,7 +5,7 @@ import onnx
 import pytest
 import torch
 
-from training.dldl import export, train
+from training.dldl import export, restore, train
 from training.dldl.data import data_dir
 
 
@@ -13,7 +13,7 @@ from training.dldl.data import data_dir
 def test_train_export_and_card(tmp_path):
     run = tmp_path / "run"
     result = train.main(["--dataset", "utkface", "--arch", "tiny", "--epochs", "2", "--limit", "96", "--batch", "32",
-                         "--out", str(run)])
+                         "--bf16", "--out", str(run)])
     assert result["test"]["n"] == 96 and result["test"]["mae"] > 0
     assert 0.1 <= result["temperature"] <= 4.0
     assert len(result["history"]) == 2 and (run / "best.pt").exists()
@@ -27,6 +27,16 @@ def test_train_export_and_card(tmp_path):
     graph = onnx.load(str(tmp_path / "models" / "T.onnx"))
     assert [o.name for o in graph.graph.output] == ["probs", "value", "scoremap"]
     assert graph.opset_import[0].version >= 13
+
+    # A fresh machine has the committed checkpoint and card only: restore the run and re-export it.
+    for f in run.iterdir():
+        f.unlink()
+    restore.restore(tmp_path / "ck" / "run.pt", card)
+    export.main(["--run", str(run), "--name", "T", "--models", str(tmp_path / "again"), "--checkpoints", str(tmp_path / "ck2"),
+                 "--no-robustness"])
+    again = json.loads((tmp_path / "again" / "T.json").read_text())
+    assert again["sha256"] == card["sha256"] and again["tiers"] == card["tiers"]
+    assert again["training"]["stages"] == card["training"]["stages"] and again["training"]["mix"] == card["training"]["mix"]
 
 
 def test_aaf_splits_by_file_hash_and_extends_the_training_split(tmp_path, monkeypatch):
