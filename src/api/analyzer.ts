@@ -15,7 +15,7 @@ import type { TieredRouter } from "../routing/router";
 import { alignInView, detectFaces, faceViews, ImageError, Photo, sniffImageType, type CropSpec, type RgbImage } from "../vision";
 import type { Face } from "../vision";
 import { pngDataUrl, scoremapPng } from "./explain";
-import { ADULT_AGE, attributesToEstimate, beautyWithheld } from "./minors";
+import { ADULT_AGE, attributesToEstimate, beautyWithheld, minorRiskFor } from "./minors";
 import { ApiProblem } from "./problem";
 import type { AnalyzeQuery, Analysis } from "./schemas";
 
@@ -25,8 +25,8 @@ export interface AnalyzerDeps {
   router: TieredRouter;
   cache: AnalysisCache | null;
   maxPixels: number;
-  /** Beauty is withheld above this calibrated P(age < 18) (src/api/minors.ts). */
-  minorRisk: number;
+  /** The operator's P(age < 18) threshold; undefined: each age card's own (src/api/minors.ts). */
+  minorRisk: number | undefined;
   /** Keeps background work (cache writes) alive after the response (ExecutionContext.waitUntil). */
   waitUntil: (p: Promise<unknown>) => void;
   /** Told why the runner was not used when the answer is an edge fallback (for the request log). */
@@ -54,7 +54,7 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
       max_faces: query.max_faces,
       distribution: query.distribution,
       explain: query.explain,
-      minor_risk: deps.minorRisk,
+      minor_risk: deps.minorRisk ?? "card", // a card's own threshold is keyed by its version above
     },
   });
   const hit = await deps.cache?.get<StoredAnalysis>(cacheKey);
@@ -109,7 +109,7 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
   const ageCard = [deps.catalog.edge.age.card, deps.catalog.runner.age].find((c) => c.name === estimation.models.age?.name);
   const answer: StoredAnalysis = {
     image: { sha256: imageSha256, width: photo.width, height: photo.height },
-    faces: faces.map((face, i) => renderFace(face, i, estimation.predictions, ageCard, query, deps.minorRisk)),
+    faces: faces.map((face, i) => renderFace(face, i, estimation.predictions, ageCard, query, minorRiskFor(ageCard, deps.minorRisk))),
     models: {
       detector: { name: deps.catalog.detector.name, version: deps.catalog.detector.version },
       ...estimation.models,

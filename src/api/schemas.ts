@@ -25,7 +25,7 @@ export const analyzeQuerySchema = z.object({
     .openapi({ description: "Which estimates to return: `age`, `beauty` or both (comma-separated).", example: "age,beauty" }),
   tier: z.enum(TIERS).default("standard").openapi({
     description:
-      "`fast`: small models inside the edge worker. `standard`: full models on the GPU runner, falling back to the edge models when the runner is slow or down (route `edge-fallback`). `accurate`: full models with flip-averaging on the runner; 503 instead of degrading.",
+      "`fast`: small models inside the edge worker. `standard`: full models on the GPU runner, falling back to the edge models when the runner is slow or down (route `edge-fallback`). `accurate`: full models on the runner, six views of each face averaged (zoomed 0.93x, 1x, 1.07x, each mirrored); 503 instead of degrading.",
   }),
   max_faces: z.coerce.number().int().min(1).max(20).default(5).openapi({ description: "Most faces analysed (largest first), 1-20.", example: 5 }),
   distribution: queryBoolean("Include the full calibrated age distribution per face."),

@@ -24,8 +24,9 @@ const settingsSchema = z.object({
   MAX_BATCH_BYTES: num(1),
   MAX_PIXELS: num(1),
   CACHE_TTL_S: num(0),
-  // Capped: no deployment can turn the minors check into a formality.
-  MINOR_RISK: z.coerce.number().min(0).max(0.5).default(0.05),
+  // Unset: each age model's own threshold (its card). Capped: no deployment can turn the minors
+  // check into a formality.
+  MINOR_RISK: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().min(0).max(0.5).optional()),
 });
 
 export interface Settings {
@@ -39,8 +40,8 @@ export interface Settings {
   maxBatchBytes: number;
   maxPixels: number;
   cacheTtlSeconds: number;
-  /** Beauty is withheld when a face's calibrated P(age < 18) is above this (src/api/minors.ts). */
-  minorRisk: number;
+  /** Beauty is withheld when a face's calibrated P(age < 18) is above this; undefined: the age card's (src/api/minors.ts). */
+  minorRisk: number | undefined;
   plans: Plans;
   /** All anonymous callers of one location together; null: no overall cap. */
   anonymousBudget: AnonymousBudget | null;

@@ -18,7 +18,7 @@ declare namespace Cloudflare {
 		MAX_BATCH_BYTES: number;
 		MAX_PIXELS: number;
 		CACHE_TTL_S: number;
-		MINOR_RISK: number;
+		MINOR_RISK?: number;
 		ANONYMOUS_BUDGET: object;
 		PLANS: object;
 		RUNNER_SECRET: string;

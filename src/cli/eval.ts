@@ -2,7 +2,10 @@
  * eval: a model on a labelled set, from model-ready crops or through the full photo path.
  *
  *   npm run eval -- --model models/ThinAgeNet.json --set utkface:test|aaf:test|scut:test|... --input crops|photos
- *                   [--limit N] [--no-flip] [--detect-only] [--template file.json] [--json out.json]
+ *                   [--limit N] [--no-flip | --tier fast|standard|accurate] [--detect-only] [--template file.json] [--json out.json]
+ *
+ * --tier runs the views the card's tier runs (serving.tiers: flip, zooms), as the API does;
+ * without it, one pass (--no-flip) or flip-averaged.
  *
  * Prints N, detection rate (photos), MAE or PC, per-band MAE, ms per face; --json writes the same.
  */
@@ -10,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { AttributeModel, type FacePrediction } from "../inference/model";
 import { metrics, type Metrics } from "../inference/labelMath";
-import { alignmentTemplateSchema } from "../models/card";
+import { alignmentTemplateSchema, tierConfig } from "../models/card";
 import { alignInView, detectFaces, faceViews } from "../vision/crops";
 import { decodeImage } from "../vision/decode";
 import type { RgbImage } from "../vision/image";
@@ -24,6 +27,8 @@ export interface EvalOptions {
   input: "crops" | "photos";
   limit?: number;
   flip?: boolean;
+  /** Run the views of this tier from the card (overrides `flip`). */
+  tier?: string;
   template?: string;
   /** Photos only: count detections, skip alignment and inference (fast detection-rate runs). */
   detectOnly?: boolean;
@@ -36,6 +41,7 @@ export interface EvalResult {
   set: string;
   input: "crops" | "photos";
   flip: boolean;
+  tier: string | null;
   n_items: number;
   n: number;
   detected: number | null;
@@ -65,7 +71,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const detector = options.input === "photos" ? await loadDetector() : null;
   const template = card.alignment.template;
   if (detector && !template) throw new Error(`${card.name}: no alignment template; pass --template`);
-  const flip = options.flip ?? true;
+  const views = options.tier ? tierConfig(card, options.tier) : { flip: options.flip ?? true };
   const key = options.input === "photos" ? "photo" : "crop";
   const items = set.items.filter((i) => i[key]).slice(0, options.limit ?? Infinity);
 
@@ -78,7 +84,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const flush = async () => {
     if (!model) return void (pending = []);
     const t = now();
-    const predictions = await model.predict(pending.map((p) => p.crop), { flip });
+    const predictions = await model.predict(pending.map((p) => p.crop), views);
     time.infer += now() - t;
     pending.forEach((p, i) => done.push({ item: p.item, prediction: predictions[i] }));
     pending = [];
@@ -144,7 +150,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     model: card.name,
     set: set.name,
     input: options.input,
-    flip,
+    flip: views.flip,
+    tier: options.tier ?? null,
     n_items: items.length,
     n,
     detected: detector ? detected : null,
@@ -162,7 +169,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
 export function formatResult(r: EvalResult): string {
   const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(d));
   const lines = [
-    `${r.model} on ${r.set} (--input ${r.input}${r.flip ? "" : ", no flip"}${r.metrics || r.n_items === 0 || r.input === "crops" ? "" : ", detection only"})`,
+    `${r.model} on ${r.set} (--input ${r.input}${r.tier ? `, tier ${r.tier}` : r.flip ? "" : ", no flip"}${r.metrics || r.n_items === 0 || r.input === "crops" ? "" : ", detection only"})`,
     `  N ${r.n} of ${r.n_items}` + (r.detection_rate !== null ? `   detection rate ${(100 * r.detection_rate).toFixed(2)}% (${r.detected} found, ${r.no_face.length} without a face)` : ""),
   ];
   if (r.undecodable.length) lines.push(`  undecodable ${r.undecodable.length}`);
@@ -183,10 +190,10 @@ async function main() {
   const set = str("set");
   const input = str("input") ?? "crops";
   if (!model || !set || (input !== "crops" && input !== "photos")) {
-    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|aaf:test|mebeauty:test|scut:test|<folder> --input crops|photos [--limit N] [--no-flip] [--detect-only] [--template file] [--json out.json]");
+    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|aaf:test|mebeauty:test|scut:test|<folder> --input crops|photos [--limit N] [--no-flip | --tier fast|standard|accurate] [--detect-only] [--template file] [--json out.json]");
     process.exit(2);
   }
-  const result = await evaluate({ model, set, input, limit: str("limit") ? Number(str("limit")) : undefined, flip: !flags["no-flip"], template: str("template"), detectOnly: !!flags["detect-only"] });
+  const result = await evaluate({ model, set, input, limit: str("limit") ? Number(str("limit")) : undefined, flip: !flags["no-flip"], tier: str("tier"), template: str("template"), detectOnly: !!flags["detect-only"] });
   console.log(formatResult(result));
   const out = str("json");
   if (out) {

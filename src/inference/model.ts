@@ -1,5 +1,5 @@
 import { labelVector, type ModelCard } from "../models/card";
-import type { RgbImage } from "../vision/image";
+import { flipHorizontal, zoomAboutCentre, type RgbImage } from "../vision/image";
 import { resize } from "../vision/resize";
 import type { InferenceBackend, ModelSession } from "./backend";
 import { expectation, quantile, std, temperatureProbs } from "./labelMath";
@@ -7,6 +7,8 @@ import { expectation, quantile, std, temperatureProbs } from "./labelMath";
 export interface PredictOptions {
   /** Average the prediction of each crop and its mirror image (default true; off for the fastest tier). */
   flip?: boolean;
+  /** Also average crops scaled about the centre by these factors (card `serving.tiers`, tierConfig). */
+  zoom?: readonly number[];
   /** Include the calibrated label distribution. */
   distribution?: boolean;
   /** Include the score map (card.outputs.scoremap, [h][w]). */
@@ -30,7 +32,7 @@ export interface FacePrediction {
   probabilityBelow?: number;
 }
 
-/** Faces per onnxruntime run (a flip doubles the rows), bounding memory for crowded photos. */
+/** Faces per onnxruntime run (each view adds as many rows), bounding memory for crowded photos. */
 const MAX_BATCH = 32;
 
 /**
@@ -102,14 +104,16 @@ export class AttributeModel {
     if (n === 0) return [];
     const flip = options.flip ?? true;
     const size = this.card.input.size;
-    const rows = flip ? 2 * n : n;
     const plane = size * size * 3;
+    const sized = crops.map((c) => (c.width === size && c.height === size ? c : resize(c, size, size)));
+    // Rows, view-major: view v of crop i is row v * n + i. Views: the crop, then each zoom, then
+    // (with flip) the mirror of each of those, so the crop's mirror is row views.length * n + i.
+    const unflipped = [sized, ...(options.zoom ?? []).map((scale) => sized.map((c) => zoomAboutCentre(c, scale)))];
+    const views = flip ? [...unflipped, ...unflipped.map((view) => view.map(flipHorizontal))] : unflipped;
+    const mirrorRow = unflipped.length * n;
+    const rows = views.length * n;
     const input = new Uint8Array(rows * plane);
-    crops.forEach((crop, i) => {
-      const c = crop.width === size && crop.height === size ? crop : resize(crop, size, size);
-      input.set(c.data, i * plane);
-      if (flip) mirrorInto(c.data, size, input, (n + i) * plane);
-    });
+    views.forEach((view, v) => view.forEach((c, i) => input.set(c.data, (v * n + i) * plane)));
     const result = await this.session.run({
       [this.card.input.name]: { type: "uint8", data: input, dims: [rows, size, size, 3] },
     });
@@ -121,9 +125,10 @@ export class AttributeModel {
     const temperature = this.temperature;
 
     return crops.map((_, i) => {
+      // The views' distributions are averaged (not their expectations): DLDL's ensemble rule.
       const p = new Float64Array(k);
-      for (let j = 0; j < k; j++) {
-        p[j] = flip ? (probs[i * k + j] + probs[(n + i) * k + j]) / 2 : probs[i * k + j];
+      for (let v = 0; v < views.length; v++) {
+        for (let j = 0; j < k; j++) p[j] += probs[(v * n + i) * k + j] / views.length;
       }
       const calibrated = temperature === 1 ? p : temperatureProbs(p, temperature);
       const prediction: FacePrediction = {
@@ -141,25 +146,13 @@ export class AttributeModel {
         prediction.scoremap = Array.from({ length: mh }, (_, y) =>
           Array.from({ length: mw }, (_, x) => {
             const a = m[(i * mh + y) * mw + x];
-            // The mirrored crop's map is mirrored back before averaging.
-            return flip ? (a + m[((n + i) * mh + y) * mw + (mw - 1 - x)]) / 2 : a;
+            // The mirrored crop's map is mirrored back before averaging; zoomed views' maps do not
+            // line up with the crop's cells and are left out.
+            return flip ? (a + m[((mirrorRow + i) * mh + y) * mw + (mw - 1 - x)]) / 2 : a;
           }),
         );
       }
       return prediction;
     });
-  }
-}
-
-function mirrorInto(src: Uint8Array, size: number, dst: Uint8Array, offset: number): void {
-  for (let y = 0; y < size; y++) {
-    const row = y * size * 3;
-    for (let x = 0; x < size; x++) {
-      const s = row + x * 3;
-      const d = offset + row + (size - 1 - x) * 3;
-      dst[d] = src[s];
-      dst[d + 1] = src[s + 1];
-      dst[d + 2] = src[s + 2];
-    }
   }
 }

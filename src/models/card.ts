@@ -28,8 +28,13 @@ export const panelHeadSchema = z.object({
   calibration: calibrationSchema,
 });
 
-/** How a tier runs this model: one pass, or averaged with the mirror image. */
-export const tierConfigSchema = z.object({ flip: z.boolean() });
+/**
+ * How a tier runs this model: one pass, or several views of each aligned crop averaged as
+ * distributions: its mirror image (`flip`) and crops scaled about the centre (`zoom`, > 1 tighter),
+ * each of those mirrored too when `flip` is set.
+ */
+export const tierConfigSchema = z.object({ flip: z.boolean(), zoom: z.array(z.number().min(0.5).max(2)).max(4).optional() });
+export type TierConfig = z.infer<typeof tierConfigSchema>;
 
 export const modelCardSchema = z.object({
   name: z.string(),
@@ -71,6 +76,16 @@ export type AlignmentTemplate = z.infer<typeof alignmentTemplateSchema>;
 /** Validates a parsed card; throws with the zod issues when training and serving disagree. */
 export function parseModelCard(json: unknown): ModelCard {
   return modelCardSchema.parse(json);
+}
+
+/** What a tier runs when the card predates `serving` (one pass, or flip-averaged for accurate). */
+const DEFAULT_TIERS: Record<string, TierConfig> = { fast: { flip: false }, standard: { flip: false }, accurate: { flip: true } };
+
+/** How `card`'s model runs for `tier`: the card's own `serving.tiers`, else the defaults. */
+export function tierConfig(card: Pick<ModelCard, "serving" | "name">, tier: string): TierConfig {
+  const config = card.serving?.tiers[tier] ?? DEFAULT_TIERS[tier];
+  if (!config) throw new Error(`${card.name}: no configuration for tier ${tier}`);
+  return config;
 }
 
 /** The label vector l = [min : step : max] (K entries) of a card or a panel head. */

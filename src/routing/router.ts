@@ -11,7 +11,7 @@
  *   a 503 rather than a degraded answer.
  */
 import { AttributeModel, type FacePrediction } from "../inference/model";
-import type { ModelCard } from "../models/card";
+import { tierConfig, type ModelCard } from "../models/card";
 import type { RgbImage } from "../vision/image";
 import type { Attribute, ModelCatalog } from "./catalog";
 import type { EdgeModels } from "./edge-models";
@@ -86,7 +86,7 @@ export class TieredRouter {
       return this.onEdge(request, "edge-fallback", err.reason);
     }
     try {
-      const out = await this.onRunner(attempt, request, tier === "accurate");
+      const out = await this.onRunner(attempt, request, tier);
       attempt.succeed();
       return out;
     } catch (err) {
@@ -100,8 +100,9 @@ export class TieredRouter {
     const out: Estimation = { route, predictions: {}, models: {}, ...(fallbackReason ? { fallbackReason } : {}) };
     for (const attribute of request.attributes) {
       const model = await this.edge.attribute(attribute);
+      // The edge models serve one configuration, `fast`'s, also when they stand in for `standard`.
       out.predictions[attribute] = await model.predict(request.cropsFor(model.card), {
-        flip: false,
+        ...tierConfig(model.card, "fast"),
         distribution: request.distribution,
         scoremap: request.scoremap,
         probabilityBelow: request.probabilityBelow?.[attribute],
@@ -111,7 +112,7 @@ export class TieredRouter {
     return out;
   }
 
-  private async onRunner(attempt: RunnerAttempt, request: EstimateRequest, flip: boolean): Promise<Estimation> {
+  private async onRunner(attempt: RunnerAttempt, request: EstimateRequest, tier: Tier): Promise<Estimation> {
     const out: Estimation = { route: "gpu", predictions: {}, models: {} };
     // Both attributes in parallel: the attempt's one deadline bounds the slower of the two, and
     // its one breaker permit covers both (a half-open probe is the whole request).
@@ -120,7 +121,7 @@ export class TieredRouter {
         const card = this.catalog.runner[attribute];
         const model = AttributeModel.fromSession(card, new RunnerSession(attempt, card, this.policy.runnerMaxBatch));
         out.predictions[attribute] = await model.predict(request.cropsFor(card), {
-          flip,
+          ...tierConfig(card, tier),
           distribution: request.distribution,
           scoremap: request.scoremap,
           probabilityBelow: request.probabilityBelow?.[attribute],

@@ -12,6 +12,7 @@ import { startRunnerProcess, type RunnerProcess } from "../../gpu-runner/test/ru
 import { initDecodersForNode, loadCard, loadDetector } from "../../src/cli/env";
 import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
+import { tierConfig } from "../../src/models/card";
 import { nodeBackend } from "../../src/cli/env";
 import { adultFacePhoto } from "../node/stack/fixtures";
 import { startFaultRunner } from "./support/fault-runner";
@@ -89,9 +90,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const thinAge = await AttributeModel.create(thin.card, thin.model, nodeBackend());
   // A real photo with one face every age model calls clearly adult (so beauty is given).
   const photo = (await adultFacePhoto(photos(join(DATA_DIR, "mebeauty/photos")).slice(0, 60))).bytes;
-  const result = await analyzePhoto(photo, detector, [tinyAge], { flip: false, maxFaces: 5 });
-  const standard = await analyzePhoto(photo, detector, [thinAge], { flip: false, maxFaces: 5 });
-  const accurate = await analyzePhoto(photo, detector, [thinAge], { flip: true, maxFaces: 5 });
+  // Each tier as its card says it runs (serving.tiers), for the worker's answers to match.
+  const result = await analyzePhoto(photo, detector, [tinyAge], { ...tierConfig(card, "fast"), maxFaces: 5 });
+  const standard = await analyzePhoto(photo, detector, [thinAge], { ...tierConfig(thin.card, "standard"), maxFaces: 5 });
+  const accurate = await analyzePhoto(photo, detector, [thinAge], { ...tierConfig(thin.card, "accurate"), maxFaces: 5 });
   const reference: NodeReference = {
     width: result.width,
     height: result.height,

@@ -56,6 +56,13 @@ describe("beauty for possible minors", () => {
     expect(face.withheld).toBeUndefined();
   });
 
+  it("uses the age card's own threshold unless the operator sets MINOR_RISK", async () => {
+    // MINOR_RISK = 0 withholds every face with any P(age < 18) at all: the clearly adult face too.
+    const res = await analyze(adult, "tier=fast&attributes=beauty", { env: { CACHE_TTL_S: 0, MINOR_RISK: 0 } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Answer).faces[0].withheld).toEqual({ beauty: "possible-minor" });
+  });
+
   it("cannot be switched off: a MINOR_RISK above 0.5 is a misconfiguration, answered 500, never a score", async () => {
     const res = await analyze(child, "tier=fast&attributes=beauty", { env: { CACHE_TTL_S: 0, MINOR_RISK: 0.9 } });
     expect(res.status).toBe(500);

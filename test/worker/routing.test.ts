@@ -50,11 +50,11 @@ describe("each tier's route", () => {
     expect(a.faces[0].beauty!.value).toBeLessThanOrEqual(10);
   });
 
-  it("accurate runs ThinAgeNet on the runner with flip-averaging", async () => {
+  it("accurate runs ThinAgeNet on the runner with its card's views averaged", async () => {
     const a = await answer(await analyze(photo, "tier=accurate&attributes=age", { env: noCache }));
     expect(a.route).toBe("gpu");
     expect(Math.abs(a.faces[0].age!.value - reference.thinAge.accurate)).toBeLessThanOrEqual(0.01);
-    // The flip changes the answer, so this is not the standard tier's number.
+    // The extra views change the answer, so this is not the standard tier's number.
     expect(Math.abs(reference.thinAge.accurate - reference.thinAge.standard)).toBeGreaterThan(1e-4);
   });
 });
@@ -297,7 +297,7 @@ describe("per-tier health (issue 12)", () => {
   it("one 20-face request whose runner calls all fail counts as one breaker failure", async () => {
     const crowd = bytesOf(fixtures.crowdJpeg);
     const name = "fan-out";
-    // 20 faces, flip-averaged: 40 crops per attribute, 4 per call: 20 calls for one request.
+    // 20 faces, six views each (ThinAgeNet's accurate tier): 120 crops, 4 per call: 30 calls for one request.
     const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), RUNNER_MAX_BATCH: 4, BREAKER_FAILURES: 2, BREAKER_OPEN_MS: 600_000 };
     expect(((await answer(await analyze(crowd, "tier=fast&max_faces=20", { env }))).faces).length).toBe(20);
     await setFault(name, "error");

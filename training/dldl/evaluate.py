@@ -4,19 +4,23 @@ import torch
 
 from . import labels as L
 from .augment import to_nchw
+from .corruptions import zoom as zoom_about_centre
 from .losses import Method
 from .metrics import MINOR_AGE, minor_guard, summary
 
 
 @torch.no_grad()
-def predict(net, method: Method, images: torch.Tensor, flip: bool = True, batch: int = 256, panel: str | None = None):
-    """Returns (pred [N], probs [N,K] or None); probs are averaged over the image and its mirror.
-    panel: which head answers (None: the served one)."""
+def predict(net, method: Method, images: torch.Tensor, flip: bool = True, batch: int = 256, panel: str | None = None,
+            zoom: tuple[float, ...] = ()):
+    """Returns (pred [N], probs [N,K] or None); probs are averaged over the views of each image:
+    itself, each `zoom` (scaled about the centre, rounded to uint8 as the API's zoomAboutCentre
+    does) and, with `flip`, the mirror of each. panel: which head answers (None: the served one)."""
     net.eval()
     preds, probs = [], []
     for i in range(0, len(images), batch):
         x = to_nchw(images[i:i + batch])
-        views = [x, x.flip(3)] if flip else [x]
+        views = [x] + [zoom_about_centre(x, torch.full((len(x),), s)).round() for s in zoom]
+        views += [v.flip(3) for v in views] if flip else []
         outs = [net.head(net.feature_maps(v), panel) for v in views]
         if method.has_distribution:
             p = torch.stack([torch.softmax(o, 1) for o in outs]).mean(0)

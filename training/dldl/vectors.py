@@ -1,6 +1,6 @@
 """Shared test vectors: small JSON files that the TypeScript tests check against.
 
-    python3 -m training.dldl.vectors            # labels.json (label math + metrics)
+    python3 -m training.dldl.vectors            # labels.json (label math + metrics), views.json (tier views)
     python3 -m training.dldl.vectors --models   # plus one file per models/*.onnx (PyTorch outputs)
 """
 import argparse
@@ -58,6 +58,19 @@ def metric_cases() -> list[dict]:
     ]
 
 
+def zoom_cases() -> dict:
+    """The accurate tier's zoomed views as evaluation computes them (evaluate.predict), for the
+    API's zoomAboutCentre to match."""
+    from .augment import to_nchw
+    from .corruptions import zoom
+
+    image = torch.from_numpy(synthetic_faces(1, 12)[:, :, :9])  # not square: rows and columns must not be swapped
+    x = to_nchw(image)
+    return {"image": {"shape": list(image.shape[1:]), "data": image.flatten().tolist()},
+            "zooms": [{"scale": s, "data": zoom(x, torch.tensor([s])).round().permute(0, 2, 3, 1).flatten().int().tolist()}
+                      for s in (0.93, 1.07, 1.5)]}
+
+
 def synthetic_faces(n: int, size: int) -> np.ndarray:
     """Deterministic structured images (gradients, blobs, noise): no dataset pixels committed."""
     rng = np.random.default_rng(11)
@@ -103,6 +116,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "labels.json").write_text(json.dumps({"cases": label_cases(), "metrics": metric_cases()}) + "\n")
+    (OUT / "views.json").write_text(json.dumps(zoom_cases()) + "\n")
     if a.models:
         overrides = dict(r.split("=", 1) for r in a.run)
         (OUT / "models").mkdir(exist_ok=True)

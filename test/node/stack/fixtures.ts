@@ -27,7 +27,7 @@ export function facePhotoPath(index = 0): string {
 
 /**
  * The first photo with exactly one face that every age model (each tier: TinyAgeNet without flip,
- * ThinAgeNet with and without) calls clearly adult, P(age < 18) <= 0.01, so the API gives its
+ * ThinAgeNet in one pass and with the accurate tier's views) calls clearly adult, P(age < 18) <= 0.01, so the API gives its
  * beauty score (src/api/minors.ts). Chosen by the Node path itself, not by a hard-coded name.
  */
 export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Promise<{ path: string; bytes: Uint8Array }> {
@@ -35,6 +35,7 @@ export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Pr
   const env = await import("../../../src/cli/env");
   const { AttributeModel } = await import("../../../src/inference/model");
   const { analyzePhoto } = await import("../../../src/inference/pipeline");
+  const { tierConfig } = await import("../../../src/models/card");
   await env.initDecodersForNode();
   const detector = await env.loadDetector();
   const models = await Promise.all(["models/TinyAgeNet.json", "models/ThinAgeNet.json"].map((c) => {
@@ -44,8 +45,8 @@ export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Pr
   for (const file of candidates) {
     const bytes = new Uint8Array(readFileSync(file));
     const risks = [];
-    for (const flip of [false, true]) {
-      const { faces } = await analyzePhoto(bytes, detector, models, { flip, maxFaces: 5, probabilityBelow: 18 });
+    for (const views of [{ flip: false }, tierConfig(models[1].card, "accurate")]) {
+      const { faces } = await analyzePhoto(bytes, detector, models, { ...views, maxFaces: 5, probabilityBelow: 18 });
       if (faces.length !== 1) break;
       risks.push(...Object.values(faces[0].predictions).map((p) => p.probabilityBelow!));
     }

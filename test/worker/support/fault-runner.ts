@@ -9,7 +9,7 @@
  *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop" | "huge", "delayMs"?: n,
  *                          "count"?: n, "then"?: {"mode", "delayMs"?}, "minRows"?: n}
  *                         (with `count`, only the next n requests get the fault, then `then`'s, default pass;
- *                          with `minRows`, only requests of at least n crops: accurate's flipped ones have 2 per face)
+ *                          with `minRows`, only requests of at least n crops: accurate's have one per view of each face)
  *   GET  /control/<name>  -> {"mode", "requests", "abandoned"}  (requests that reached this virtual
  *                            runner; those whose caller hung up before the answer was complete)
  */
