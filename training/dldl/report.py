@@ -6,6 +6,7 @@ training/results/interpret-*.json.
     python3 -m training.dldl.report              # the report from what is there
     python3 -m training.dldl.report --figures    # first recompute the score maps and occlusion (interpret.py)
     python3 -m training.dldl.report --ablation /tmp/abl --out /tmp/REPORT.md   # another study folder, elsewhere
+    python3 -m training.dldl.report --cards-only  # only the sections made from the cards (no runs/ needed)
 """
 import argparse
 import json
@@ -32,7 +33,7 @@ def card_table() -> str:
     return "\n".join(lines)
 
 
-AAF_PAIR = [("UTKFace only (served TinyAgeNet)", "runs/tiny-age-2"), ("UTKFace + AAF (`--extra aaf`)", "runs/tiny-age-aaf")]
+AAF_PAIR = [("UTKFace only", "runs/tiny-age-2"), ("UTKFace + AAF (`--extra aaf`; served until tiny-age-3)", "runs/tiny-age-aaf")]
 
 
 def aaf_table() -> str:
@@ -62,26 +63,76 @@ def stages_table() -> str:
     lines = ["| model | stage | data | epochs | lr | train s | command |", "|---|---|---|---|---|---|---|"]
     for card in _cards():
         for i, st in enumerate(card["training"].get("stages", [])):
+            if "served_model" in st:  # the next stage warm-starts from this export, not from a checkpoint
+                lines.append(f"| {card['name']} | {i + 1} | served {st['served_model']} {st['version']} | | | | {st['note']} |")
+                continue
             lines.append(f"| {card['name']} | {i + 1} | {st['dataset']} | {st['epochs']} | {st['lr']:g} | {st['seconds']:.0f} | `{st['command']}` |")
     return "\n".join(lines)
 
 
+def _views(config: dict) -> str:
+    """A tier configuration in words: "one pass", "crop, each mirrored", "crop + zoom 0.93 + ..."."""
+    if not config.get("flip") and not config.get("zoom"):
+        return "one pass"
+    return " + ".join(["crop", *(f"zoom {z:g}" for z in config.get("zoom", []))]) + (", each mirrored" if config.get("flip") else "")
+
+
+def tiers_table() -> str:
+    """What each tier runs and how well, from the cards' `tiers` (export.py, test splits)."""
+    order = {"fast": 0, "standard": 1, "accurate": 2}
+    rows = sorted(((card["task"], order[t], t, card, v) for card in _cards() for t, v in card.get("tiers", {}).items()),
+                  key=lambda r: r[:2])
+    lines = ["| task | tier | model | views | set | N | MAE | mean error | PC |", "|---|---|---|---|---|---|---|---|---|"]
+    for task, _, tier, card, v in rows:
+        for key, m in v["metrics"].items():
+            pc = f"{m['pc']:.3f}" if "pc" in m else "–"
+            lines.append(f"| {task} | `{tier}` | {card['name']} | {_views(v['config'])} | {key} | {m['n']} | {m['mae']:.3f} | "
+                         f"{m['mean_error']:+.3f} | {pc} |")
+    return ("Each tier as the API runs it (the card's `serving.tiers`), measured on the test splits "
+            "(`tiers.<tier>.metrics` in each card, written by `training/dldl/export.py`). "
+            "`test/node/inference/tier-order.test.ts` fails unless accurate ≤ standard ≤ fast in MAE on every set "
+            "and every age band of at least 100 faces (and in PC the other way for attractiveness).\n\n" + "\n".join(lines))
+
+
 def minor_guard_table() -> str:
-    """The trade-off behind the API's MINOR_RISK setting, per age model (src/api/minors.ts)."""
-    lines = ["| model | MINOR_RISK | minors scored | 13–17s scored | adults withheld | 18–25s withheld |", "|---|---|---|---|---|---|"]
+    """What the API's beauty cut-off costs, per age model and tier, at the model's own threshold."""
+    lines = ["| model | tier | risk | set | minors scored | 13–17s scored | adults withheld | 18–25s withheld | 26–40s withheld |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    pct = lambda v: "–" if v is None else f"{v:.1%}"
     for card in _cards():
-        g = card["metrics"].get("utkface:test", {}).get("minor_guard")
-        if not g:
+        risk = card.get("minor_guard", {}).get("risk")
+        for tier, v in card.get("tiers", {}).items():
+            for key, m in v["metrics"].items():
+                g = m.get("minor_guard")
+                if g:
+                    lines.append(f"| {card['name']} | `{tier}` | {risk} | {key} | {pct(g['minors_scored'])} | {pct(g['teens_13_17_scored'])} | "
+                                 f"{pct(g['adults_withheld'])} | {pct(g['adults_18_25_withheld'])} | {pct(g.get('adults_26_40_withheld'))} |")
+    return ("Beauty is withheld when a face's calibrated P(age < 18) is above the age card's `minor_guard.risk`: the largest "
+            "threshold that scores at most 3% of the validation minors under every tier the model serves (chosen on the "
+            "validation splits only; an operator may override it with MINOR_RISK). Shares of each test split's minors who "
+            "would still get a score and of adults who would not, per tier (`tiers.<tier>.metrics[set].minor_guard`).\n\n"
+            + "\n".join(lines))
+
+
+CARD_SECTIONS = {"## Served models (card metrics, flip-averaged, test splits)": card_table,
+                 "## Tiers: what each runs and how well": tiers_table,
+                 "## How the served models were trained": stages_table,
+                 "## Minors guard: the API's beauty cut-off": minor_guard_table}
+
+
+def splice_card_sections(report: str) -> str:
+    """The report with only its card-derived sections regenerated, for a machine without the
+    ablation runs: each section is replaced up to the next heading (a missing one goes after the first)."""
+    for heading, make in CARD_SECTIONS.items():
+        body = f"{heading}\n\n{make()}\n\n"
+        start = report.find("\n" + heading) + 1  # 0: not there
+        if not start:
+            first = report.index("\n## ", report.index("## Served models")) + 1
+            report = report[:first] + body + report[first:]
             continue
-        for risk in ("0.01", "0.05", "0.1", "0.2", "0.5"):
-            r = g[risk]
-            lines.append(f"| {card['name']} | {risk}{' (default)' if risk == '0.05' else ''} | {r['minors_scored']:.1%} | "
-                         f"{r['teens_13_17_scored']:.1%} | {r['adults_withheld']:.1%} | {r['adults_18_25_withheld']:.1%} |")
-    return ("Beauty is withheld when a face's calibrated P(age < 18) is above MINOR_RISK. Share of the test split's "
-            "minors who would still get a score and of adults who would not, flip-averaged (the `accurate` tier; "
-            "`metrics[\"utkface:test\"].minor_guard` in each age card).\n\n" + "\n".join(lines))
-
-
+        end = report.find("\n## ", start + len(heading))
+        report = report[:start] + body + (report[end + 1:] if end >= 0 else "")
+    return report.rstrip("\n") + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,7 +620,7 @@ def build_report(runs: Path) -> str:
             + "\n\n## Ablation (Tables 6 and 7: TinyAgeNet 64 px on UTKFace + AAF, one budget for every row)\n\n" + ablation_section(runs)
             + "\n\n## How the served models were trained\n\n" + stages_table()
             + "\n\n## Adding AAF to age training\n\n" + aaf_table()
-            + "\n\n## Minors guard: the API's beauty cut-off (UTKFace test)\n\n" + minor_guard_table()
+            + "\n\n## Minors guard: the API's beauty cut-off\n\n" + minor_guard_table()
             + "\n\n## Occlusion sensitivity (Section 5.2): age\n\n" + interpret_section("age", "")
             + "\n\n## Occlusion sensitivity (Section 5.2): attractiveness, SCUT-FBP5500's four groups\n\n" + interpret_section("scut", "-scut")
             + "\n\n## Score maps (Section 5.1): age\n\n" + score_map_section("age", "")
@@ -582,7 +633,13 @@ def main(argv=None) -> None:
     p.add_argument("--ablation", default=str(A.DEFAULT_RUNS), help="the ablation study's folder (runs/ablation)")
     p.add_argument("--interpret", default=str(REPO / "training" / "results"), help="where interpret.py's JSON is")
     p.add_argument("--out", default=str(REPO / "models" / "REPORT.md"))
+    p.add_argument("--cards-only", action="store_true", help="regenerate only the sections made from models/*.json in --out")
     a = p.parse_args(argv)
+    if a.cards_only:
+        out = Path(a.out)
+        out.write_text(splice_card_sections(out.read_text()))
+        print(f"updated the card sections of {out}")
+        return
     global INTERPRET
     INTERPRET = Path(a.interpret)
     if a.figures:
