@@ -1,14 +1,11 @@
-import { labelVector, type ModelCard } from "../models/card";
+import { labelVector, type ModelCard, type TierConfig } from "../models/card";
 import { flipHorizontal, zoomAboutCentre, type RgbImage } from "../vision/image";
 import { resize } from "../vision/resize";
 import type { InferenceBackend, ModelSession } from "./backend";
 import { expectation, quantile, std, temperatureProbs } from "./labelMath";
 
-export interface PredictOptions {
-  /** Average the prediction of each crop and its mirror image (default true; off for the fastest tier). */
-  flip?: boolean;
-  /** Also average crops scaled about the centre by these factors (card `serving.tiers`, tierConfig). */
-  zoom?: readonly number[];
+/** Views to average (a card tier's `flip` and `zoom`, tierConfig; flip defaults to true), and what to return. */
+export interface PredictOptions extends Partial<TierConfig> {
   /** Include the calibrated label distribution. */
   distribution?: boolean;
   /** Include the score map (card.outputs.scoremap, [h][w]). */

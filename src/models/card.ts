@@ -78,13 +78,10 @@ export function parseModelCard(json: unknown): ModelCard {
   return modelCardSchema.parse(json);
 }
 
-/** What a tier runs when the card predates `serving` (one pass, or flip-averaged for accurate). */
-const DEFAULT_TIERS: Record<string, TierConfig> = { fast: { flip: false }, standard: { flip: false }, accurate: { flip: true } };
-
-/** How `card`'s model runs for `tier`: the card's own `serving.tiers`, else the defaults. */
+/** How `card`'s model runs for `tier`: its `serving.tiers`, declared once, by training/dldl/export.py (TIERS). */
 export function tierConfig(card: Pick<ModelCard, "serving" | "name">, tier: string): TierConfig {
-  const config = card.serving?.tiers[tier] ?? DEFAULT_TIERS[tier];
-  if (!config) throw new Error(`${card.name}: no configuration for tier ${tier}`);
+  const config = card.serving?.tiers[tier];
+  if (!config) throw new Error(`${card.name}: the card does not configure tier ${tier} (re-export it: python3 -m training.dldl.export)`);
   return config;
 }
 

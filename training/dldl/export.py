@@ -254,7 +254,8 @@ def served_metrics(net: DLDLNet, methods: dict, result: dict) -> dict:
 # models answer `fast` (and `standard`'s fallback) in one pass; the runner models answer
 # `standard` in one pass and `accurate` as six views averaged: the crop zoomed 0.93x, 1x and 1.07x
 # (a looser and a tighter face box), each with its mirror. The zooms were chosen on validation
-# (flip alone vs flip + zooms: UTKFace val 5.248 -> 5.212, AAF val 6.009 -> 5.907 with ThinAgeNet).
+# (served ThinAgeNet 5b80cb2ef19b, evaluate.predict on the val splits, flip alone vs flip + zooms:
+# UTKFace 5.248 -> 5.214, AAF 6.007 -> 5.905).
 TIERS = {"edge": {"fast": {"flip": False}},
          "runner": {"standard": {"flip": False}, "accurate": {"flip": True, "zoom": [0.93, 1.07]}}}
 SERVED_BY = {"tiny": "edge", "thin": "runner"}
