@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { playgroundHtml } from "./page";
-import { playgroundScript } from "./script";
+import { playgroundScript } from "./bundle.generated";
 import { playgroundCss } from "./style";
 
 const CSP = [
