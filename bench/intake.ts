@@ -108,7 +108,7 @@ async function measure() {
   // One intra-op thread, like the single-threaded WASM in workerd: onnxruntime's default (one
   // spinning thread per core) steals the 2-core box from the JS phases and triples them.
   const env = await import("../src/cli/env");
-  const { createNodeBackend } = await import("../src/inference/backends/node");
+  const { createNodeBackend } = await import("../src/backends/node");
   const { AttributeModel } = await import("../src/inference/model");
   const { FaceDetector } = await import("../src/vision/detect");
   const { analyzePhoto } = await import("../src/inference/pipeline");

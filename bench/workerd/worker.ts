@@ -13,7 +13,7 @@
 import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 import jpegWasm from "../../src/vision/jpeg/libjpeg.wasm";
-import { createWebBackend } from "../../src/inference/backends/web";
+import { createWebBackend } from "../../src/backends/web";
 import { cropSpec } from "../../src/inference/pipeline";
 import { sha256Hex } from "../../src/keys/keys";
 import { policiesOf } from "../../src/limits/plans";

@@ -6,7 +6,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import type { InferenceBackend } from "../inference/backend";
+import type { InferenceBackend } from "../backends/session";
 import { AnalysisCache } from "../cache/analysis-cache";
 import type { ModelCatalog } from "../routing/catalog";
 import { EdgeModels } from "../routing/edge-models";

@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { AttributeModel, type FacePrediction } from "../inference/model";
-import { metrics, type Metrics } from "../inference/labelMath";
+import { metrics, type Metrics } from "../inference/label-math";
 import { alignmentTemplateSchema, tierConfig } from "../models/card";
 import { alignInView, detectFaces, faceViews } from "../vision/crops";
 import { decodeImage } from "../vision/decode";

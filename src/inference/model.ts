@@ -1,8 +1,8 @@
 import { labelVector, type ModelCard, type TierConfig } from "../models/card";
 import { flipHorizontal, zoomAboutCentre, type RgbImage } from "../vision/image";
 import { resize } from "../vision/resize";
-import type { InferenceBackend, ModelSession } from "./backend";
-import { expectation, quantile, std, temperatureProbs } from "./labelMath";
+import type { InferenceBackend, ModelSession } from "../backends/session";
+import { expectation, quantile, std, temperatureProbs } from "./label-math";
 
 /** Views to average (a card tier's `flip` and `zoom`, tierConfig; flip defaults to true), and what to return. */
 export interface PredictOptions extends Partial<TierConfig> {

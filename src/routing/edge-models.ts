@@ -3,7 +3,7 @@
  * isolate on first use (each attribute model only when first asked for).
  */
 import { AttributeModel } from "../inference/model";
-import type { InferenceBackend } from "../inference/backend";
+import type { InferenceBackend } from "../backends/session";
 import { FaceDetector } from "../vision/detect";
 import type { Attribute, ModelCatalog } from "./catalog";
 

@@ -3,7 +3,7 @@
  * the runner model's card, the runner's raw outputs go through exactly the same flip-averaging,
  * calibration and statistics as the in-worker models: one implementation, no serving skew.
  */
-import type { InputTensor, ModelSession, OutputTensor } from "../inference/backend";
+import type { InputTensor, ModelSession, OutputTensor } from "../backends/session";
 import type { ModelCard } from "../models/card";
 import type { DecodedInferResponse } from "../runner-protocol";
 import type { RunnerAttempt } from "./runner-attempt";

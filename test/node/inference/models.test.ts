@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createNodeBackend } from "../../../src/inference/backends/node";
-import { createWebBackend } from "../../../src/inference/backends/web";
+import { createNodeBackend } from "../../../src/backends/node";
+import { createWebBackend } from "../../../src/backends/web";
 import { AttributeModel } from "../../../src/inference/model";
-import { labelVector } from "../../../src/inference/labelMath";
+import { labelVector } from "../../../src/inference/label-math";
 import { parseModelCard } from "../../../src/models/card";
 import { flipHorizontal, type RgbImage } from "../../../src/vision/image";
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initDecodersForNode, loadCard, loadDetector, nodeBackend, REPO } from "../../../src/cli/env";
 import { evaluate } from "../../../src/cli/eval";
 import { AttributeModel, analyzePhoto, alignForModel } from "../../../src/inference";
-import { createWebBackend } from "../../../src/inference/backends/web";
+import { createWebBackend } from "../../../src/backends/web";
 import { decodeImage, FaceDetector } from "../../../src/vision";
 import { facePhoto, hasData } from "../vision/fixtures";
 
