@@ -8,7 +8,7 @@ import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 import jpegWasm from "./vision/jpeg/libjpeg.wasm";
 import { createApp } from "./api/app";
 import { createWebBackend } from "./backends/web";
-import { bundledCatalog } from "./routing/catalog";
+import { bundledCatalog } from "./models/catalog";
 import { playground } from "./playground";
 import { setJpegDecoderModule, setWebPDecoderModule } from "./vision";
 

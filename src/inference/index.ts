@@ -23,4 +23,16 @@ export {
   type LabelSpace,
   type Metrics,
 } from "./label-math";
-export { analyzePhoto, analyzeImage, analyzeOpened, alignForModel, cropSpec, type AnalyzeOptions, type AnalyzedFace, type PhaseTimings } from "./pipeline";
+export {
+  analyzePhoto,
+  analyzeImage,
+  analyzeOpened,
+  alignForModel,
+  cropFaces,
+  cropSpec,
+  findFaces,
+  type AnalyzeOptions,
+  type AnalyzedFace,
+  type FaceCrops,
+  type PhaseTimings,
+} from "./pipeline";
