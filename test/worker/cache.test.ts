@@ -9,7 +9,7 @@ import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threa
 import { createApp } from "../../src/api/app";
 import type { InferenceBackend } from "../../src/backends/session";
 import { createWebBackend } from "../../src/backends/web";
-import { bundledCatalog, type ModelCatalog } from "../../src/routing/catalog";
+import { bundledCatalog, type ModelCatalog } from "../../src/models/catalog";
 import { analyze, bytesOf, fixtures } from "./support/http";
 
 interface Answer {

@@ -11,7 +11,7 @@ import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threa
 import { createApp } from "../../src/api/app";
 import { createWebBackend } from "../../src/backends/web";
 import type { RateLimiter } from "../../src/limits/rate-limiter";
-import { bundledCatalog } from "../../src/routing/catalog";
+import { bundledCatalog } from "../../src/models/catalog";
 import { analyze, bytesOf, call, createKey, faultRunnerUrl, fixtures, setFault } from "./support/http";
 
 const photo = bytesOf(fixtures.groupJpeg);
