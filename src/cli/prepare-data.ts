@@ -1,9 +1,10 @@
 /**
  * prepare-data: aligns photos into a training framing, for training on them with exactly the
  * crops that serving will produce: the same pipeline steps (src/inference/pipeline.ts), with the
- * framing's template from training/templates (what a model trained on them will carry in its card). Output (git-ignored): data/aligned/<name>-<framing>-<size>/
- * with one PNG per photo that has a face, labels.csv (the input's rows, file renamed) and
- * manifest.json (template, detection rate, files without a face).
+ * framing's template from training/templates (which the trained model's card then carries).
+ * Output (git-ignored): data/aligned/<name>-<framing>-<size>/ with one PNG per photo that has a
+ * face, labels.csv (the input's rows, file renamed) and manifest.json (template, detection rate,
+ * files without a face, files that could not be decoded).
  *
  *   npm run prepare-data -- --set aaf [--framing utkface] [--size 64] [--limit N] [--out dir]
  *   npm run prepare-data -- --set scut --framing mebeauty --size 128
