@@ -8,11 +8,12 @@
  *
  *   npx tsx bench/intake.ts [--images 10] [--repeat 3] [--inner 2] [--label after] [--before bench/results/intake-before.json]
  *
- * Runs on the code before issue 15 too (same bench worker protocol, analyzePhoto in Node), which
- * is how the "before" figures were taken. Writes bench/results/intake-<label>.{json,md}; with
- * --before, the .md has after/before ratios. Phases in workerd are timed from outside as in
- * bench/pipeline-workerd.ts (its clock stands still during synchronous work). The API stage
- * breakdown (limiter, hash, cache, render) comes from bench worker prefixes where it supports them.
+ * The "before" figures were taken with this bench on the code before issue 15 (same bench worker
+ * protocol, analyzePhoto in Node; its Node helpers were then in src/cli/env.ts). Writes
+ * bench/results/intake-<label>.{json,md}; with --before, the .md has after/before ratios. Phases
+ * in workerd are timed from outside as in bench/pipeline-workerd.ts (its clock stands still during
+ * synchronous work). The API stage breakdown (limiter, hash, cache, render) comes from bench
+ * worker prefixes where it supports them.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -107,16 +108,17 @@ async function measure() {
   // ---- Node, per phase, same photos and models ----
   // One intra-op thread, like the single-threaded WASM in workerd: onnxruntime's default (one
   // spinning thread per core) steals the 2-core box from the JS phases and triples them.
-  const env = await import("../src/cli/env");
-  const { createNodeBackend } = await import("../src/inference/backends/node");
+  const { BLAZEFACE_BACK, BLAZEFACE_FRONT, loadCard } = await import("../src/cli/node-models");
+  const { initDecodersForNode } = await import("../src/cli/node-decoders");
+  const { createNodeBackend } = await import("../src/backends/node");
   const { AttributeModel } = await import("../src/inference/model");
   const { FaceDetector } = await import("../src/vision/detect");
   const { analyzePhoto } = await import("../src/inference/pipeline");
-  await ("initDecodersForNode" in env ? (env as { initDecodersForNode: () => Promise<void> }).initDecodersForNode() : (env as unknown as { initWebPForNode: () => Promise<void> }).initWebPForNode());
+  await initDecodersForNode();
   const backend = createNodeBackend({ intraOpNumThreads: 1 });
-  const detector = await FaceDetector.create(readFileSync(env.BLAZEFACE_FRONT), backend, { backModel: readFileSync(env.BLAZEFACE_BACK) });
+  const detector = await FaceDetector.create(readFileSync(BLAZEFACE_FRONT), backend, { backModel: readFileSync(BLAZEFACE_BACK) });
   const models = await Promise.all(EDGE_CARDS.map((c) => {
-    const { card, model } = env.loadCard(c);
+    const { card, model } = loadCard(c);
     return AttributeModel.create(card, model, backend);
   }));
   const node: Record<string, Phases> = {};

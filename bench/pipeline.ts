@@ -79,22 +79,24 @@ export async function benchPipeline(
 export async function pickPhotos(count: number): Promise<Uint8Array[]> {
   const { readFileSync } = await import("node:fs");
   const { join } = await import("node:path");
-  const env = await import("../src/cli/env");
-  const root = join(env.dataDir(), "mebeauty");
-  const rows = env.readCsv(join(root, "scores.csv")).filter((r) => r.photo);
+  const { dataDir } = await import("../src/cli/paths");
+  const { readCsv } = await import("../src/cli/csv");
+  const root = join(dataDir(), "mebeauty");
+  const rows = readCsv(join(root, "scores.csv")).filter((r) => r.photo);
   const pick = rows.filter((_, i) => i % Math.max(1, Math.floor(rows.length / count)) === 0).slice(0, count);
   return pick.map((r) => new Uint8Array(readFileSync(join(root, r.photo))));
 }
 
 /** The detector and the models of `cards` on onnxruntime-node, as the Node path serves them. */
 export async function loadNodePipeline(cards: readonly string[]): Promise<{ detector: FaceDetector; models: AttributeModel[] }> {
-  const env = await import("../src/cli/env");
+  const { initDecodersForNode } = await import("../src/cli/node-decoders");
+  const { loadCard, loadDetector, nodeBackend } = await import("../src/cli/node-models");
   const { AttributeModel } = await import("../src/inference/model");
-  await env.initDecodersForNode();
-  const detector = await env.loadDetector();
+  await initDecodersForNode();
+  const detector = await loadDetector();
   const models = await Promise.all(cards.map((c) => {
-    const { card, model } = env.loadCard(c);
-    return AttributeModel.create(card, model, env.nodeBackend());
+    const { card, model } = loadCard(c);
+    return AttributeModel.create(card, model, nodeBackend());
   }));
   return { detector, models };
 }
@@ -107,16 +109,24 @@ export async function nodeRuntimeName(): Promise<string> {
 async function main() {
   const { writeFileSync, mkdirSync } = await import("node:fs");
   const { join } = await import("node:path");
-  const env = await import("../src/cli/env");
-  const { flags } = env.parseArgs(process.argv.slice(2));
-  const count = typeof flags.images === "string" ? Number(flags.images) : 40;
-  const repeat = typeof flags.repeat === "string" ? Number(flags.repeat) : 5;
-  const cards = typeof flags.models === "string" ? flags.models.split(",") : ["models/ThinAgeNet.json", "models/ThinAttNet.json"];
+  const { parseArgs } = await import("node:util");
+  const { REPO } = await import("../src/cli/paths");
+  const { values: flags } = parseArgs({
+    options: {
+      images: { type: "string", default: "40" },
+      repeat: { type: "string", default: "5" },
+      models: { type: "string", default: "models/ThinAgeNet.json,models/ThinAttNet.json" },
+      "no-flip": { type: "boolean", default: false },
+    },
+  });
+  const count = Number(flags.images);
+  const repeat = Number(flags.repeat);
+  const cards = flags.models.split(",");
   const photos = await pickPhotos(count);
   const { detector, models } = await loadNodePipeline(cards);
   const report = await benchPipeline(photos, detector, models, { repeat, flip: !flags["no-flip"], runtime: await nodeRuntimeName() });
   const { samples, ...summary } = report;
-  const dir = join(env.REPO, "bench/results");
+  const dir = join(REPO, "bench/results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "pipeline-node.json"), JSON.stringify({ date: new Date().toISOString(), ...summary }, null, 1) + "\n");
   writeFileSync(join(dir, "pipeline-node.raw.json"), JSON.stringify(report) + "\n");

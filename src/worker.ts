@@ -7,8 +7,8 @@ import ortWasm from "../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded
 import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 import jpegWasm from "./vision/jpeg/libjpeg.wasm";
 import { createApp } from "./api/app";
-import { createWebBackend } from "./inference/backends/web";
-import { bundledCatalog } from "./routing/catalog";
+import { createWebBackend } from "./backends/web";
+import { bundledCatalog } from "./models/catalog";
 import { playground } from "./playground";
 import { setJpegDecoderModule, setWebPDecoderModule } from "./vision";
 

@@ -8,19 +8,20 @@
  *   POST /?until=limiter|hash|cache&repeat=R   the API's own steps before decoding, alone
  *
  * Runs the prefix R times and answers {faces}. Same modules, models and onnxruntime-web (WASM)
- * backend as src/worker.ts's edge tier, through the same calls as src/api/analyzer.ts.
+ * backend as src/worker.ts's edge tier, through the same pipeline steps (src/inference/pipeline.ts)
+ * as src/api/analyzer.ts.
  */
 import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";
 import jpegWasm from "../../src/vision/jpeg/libjpeg.wasm";
-import { createWebBackend } from "../../src/inference/backends/web";
-import { cropSpec } from "../../src/inference/pipeline";
-import { sha256Hex } from "../../src/keys/keys";
+import { createWebBackend } from "../../src/backends/web";
+import { cropFaces, cropSpec, findFaces } from "../../src/inference/pipeline";
+import { sha256Hex } from "../../src/crypto/sha256";
 import { policiesOf } from "../../src/limits/plans";
 import type { RateLimiter } from "../../src/limits/rate-limiter";
-import { bundledCatalog } from "../../src/routing/catalog";
-import { EdgeModels } from "../../src/routing/edge-models";
-import { alignInView, detectFaces, faceViews, Photo, setJpegDecoderModule, setWebPDecoderModule } from "../../src/vision";
+import { bundledCatalog } from "../../src/models/catalog";
+import { EdgeModels } from "../../src/inference/edge-models";
+import { Photo, setJpegDecoderModule, setWebPDecoderModule } from "../../src/vision";
 import { baselineWork, PREFIXES, type Prefix } from "../support/phases";
 
 export { RateLimiter } from "../../src/limits/rate-limiter";
@@ -40,12 +41,12 @@ async function runPrefix(bytes: Uint8Array, until: Prefix, flip: boolean): Promi
   if (until === "baseline") return baselineWork() === -1 ? -1 : 0;
   const photo = await Photo.open(bytes);
   if (until === "decode") return 0;
-  const faces = await detectFaces(photo, await edge.detector());
+  const faces = await findFaces(photo, await edge.detector());
   if (until === "detect") return faces.length;
   const models = await Promise.all([edge.attribute("age"), edge.attribute("beauty")]);
-  const specs = models.map(cropSpec);
-  const views = await faceViews(photo, faces, specs);
-  const crops = specs.map((spec) => faces.map((face, f) => alignInView(views[f], face.keypoints, spec)));
+  const specs = models.map((model) => cropSpec(model.card));
+  const cropsFor = await cropFaces(photo, faces, specs);
+  const crops = specs.map(cropsFor);
   if (until === "align") return faces.length;
   await Promise.all(models.map((model, m) => model.predict(crops[m], { flip })));
   return faces.length;

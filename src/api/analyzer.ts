@@ -1,23 +1,26 @@
 /**
  * One image in, one answer out: sniff -> hash -> cache -> decode -> detect -> align -> route ->
- * answer. Everything before decoding is cheap, so a cache hit, a non-image (415) or an oversize
+ * answer. The photo steps are the shared pipeline's (src/inference/pipeline.ts); this module adds
+ * the HTTP concerns: the answer cache, the tier's routing, the minors policy and the answer's
+ * shape. Everything before decoding is cheap, so a cache hit, a non-image (415) or an oversize
  * image (422) costs almost nothing. The image bytes are only ever hashed and decoded, never
  * stored or logged.
  */
 import { analysisCacheKey, type AnalysisCache } from "../cache/analysis-cache";
-import { sha256Hex } from "../keys/keys";
-import type { ModelCard } from "../models/card";
+import { sha256Hex } from "../crypto/sha256";
+import type { EdgeModels } from "../inference/edge-models";
+import { labelVector } from "../inference/label-math";
 import type { FacePrediction } from "../inference/model";
-import type { ModelCatalog } from "../routing/catalog";
-import type { EdgeModels } from "../routing/edge-models";
+import { cropFaces, cropSpec, findFaces } from "../inference/pipeline";
+import type { ModelCard } from "../models/card";
+import type { ModelCatalog } from "../models/catalog";
 import { RunnerUnavailable } from "../routing/runner-client";
 import type { TieredRouter } from "../routing/router";
-import { alignInView, detectFaces, faceViews, ImageError, Photo, sniffImageType, type CropSpec, type RgbImage } from "../vision";
-import type { Face } from "../vision";
+import { ImageError, Photo, sniffImageType, type Face } from "../vision";
 import { pngDataUrl, scoremapPng } from "./explain";
 import { ADULT_AGE, attributesToEstimate, beautyWithheld, minorRiskFor } from "./minors";
 import { ApiProblem } from "./problem";
-import type { AnalyzeQuery, Analysis } from "./schemas";
+import type { AnalyzeQuery, Analysis, Attribute } from "./schemas";
 
 export interface AnalyzerDeps {
   catalog: ModelCatalog;
@@ -35,7 +38,7 @@ export interface AnalyzerDeps {
 
 export type StoredAnalysis = Omit<Analysis, "cached" | "timing_ms">;
 
-export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps: AnalyzerDeps): Promise<Analysis> {
+export async function answerAnalyzeRequest(bytes: Uint8Array, query: AnalyzeQuery, deps: AnalyzerDeps): Promise<Analysis> {
   const started = Date.now();
   if (!sniffImageType(bytes)) throw new ApiProblem("unsupported-media-type", "The body is not a JPEG, PNG or WebP image.");
 
@@ -62,28 +65,12 @@ export async function analyzeImage(bytes: Uint8Array, query: AnalyzeQuery, deps:
 
   const photo = await open(bytes, deps.maxPixels);
   const detector = await deps.edge.detector();
-  const faces = (await detectFaces(photo, detector)).slice(0, query.max_faces);
-
-  // Every crop the router may ask for (this tier's cards and the edge fallback's), so that the one
-  // view per face that serves them all is read before routing, which asks for crops synchronously.
-  const specs = new Map<string, CropSpec>();
-  for (const card of [...cards, ...attributes.map((a) => deps.catalog.edge[a].card)]) {
-    const template = card.alignment.template!; // catalog cards always carry one (routing/catalog.ts)
-    specs.set(`${card.input.size}:${JSON.stringify(template.keypoints)}:${JSON.stringify(template.weights)}`, { template, size: card.input.size });
-  }
-  const views = await decodeStep(() => faceViews(photo, faces, [...specs.values()]), deps.maxPixels);
-  const crops = new Map<string, RgbImage[]>();
-  const cropsFor = (card: ModelCard): RgbImage[] => {
-    const template = card.alignment.template!;
-    const key = `${card.input.size}:${JSON.stringify(template.keypoints)}:${JSON.stringify(template.weights)}`;
-    let c = crops.get(key);
-    if (!c) {
-      const spec = specs.get(key) ?? { template, size: card.input.size };
-      c = faces.map((f, i) => alignInView(views[i], f.keypoints, spec));
-      crops.set(key, c);
-    }
-    return c;
-  };
+  const faces = await findFaces(photo, detector, query.max_faces);
+  // Views for every crop the router may ask for (this tier's cards and the edge fallback's) are
+  // read before routing, which asks for crops synchronously.
+  const servable = [...cards, ...attributes.map((a) => deps.catalog.edge[a].card)];
+  const crops = await decodeStep(() => cropFaces(photo, faces, servable.map(cropSpec)), deps.maxPixels);
+  const cropsFor = (card: ModelCard) => crops(cropSpec(card));
 
   let estimation;
   try {
@@ -141,7 +128,7 @@ async function decodeStep<T>(step: () => Promise<T>, maxPixels: number): Promise
 function renderFace(
   face: Face,
   i: number,
-  predictions: Partial<Record<"age" | "beauty", FacePrediction[]>>,
+  predictions: Partial<Record<Attribute, FacePrediction[]>>,
   ageCard: ModelCard | undefined,
   query: AnalyzeQuery,
   minorRisk: number,
@@ -155,11 +142,7 @@ function renderFace(
   if (age && query.attributes.includes("age")) {
     out.age = { value: age.value, std: age.std, interval90: age.interval90 };
     if (query.distribution && age.distribution && ageCard) {
-      const labels = ageCard.labels;
-      out.age.distribution = {
-        labels: Array.from({ length: age.distribution.length }, (_, k) => labels.min + k * labels.step),
-        probs: age.distribution,
-      };
+      out.age.distribution = { labels: Array.from(labelVector(ageCard.labels)), probs: age.distribution };
     }
   }
   const withheld = predictions.beauty ? beautyWithheld(age, minorRisk) : null;

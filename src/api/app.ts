@@ -6,13 +6,14 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import type { InferenceBackend } from "../inference/backend";
+import type { InferenceBackend } from "../backends/session";
 import { AnalysisCache } from "../cache/analysis-cache";
-import type { ModelCatalog } from "../routing/catalog";
-import { EdgeModels } from "../routing/edge-models";
+import type { ModelCatalog } from "../models/catalog";
+import { EdgeModels } from "../inference/edge-models";
+import { MAX_BATCH } from "../inference/model";
 import { runnerClientFor, type RunnerClient } from "../routing/runner-client";
 import { TieredRouter } from "../routing/router";
-import { analyzeImage, type AnalyzerDeps } from "./analyzer";
+import { answerAnalyzeRequest, type AnalyzerDeps } from "./analyzer";
 import { BatchOutcomes } from "./batch";
 import { docsPage } from "./docs";
 import { healthReport } from "./health";
@@ -49,7 +50,7 @@ export function createApp(options: AppOptions) {
       router: new TieredRouter(catalog, edge, runnerOf(s), {
         standardDeadlineMs: s.standardDeadlineMs,
         accurateDeadlineMs: s.accurateDeadlineMs,
-        runnerMaxBatch: s.runner?.maxBatch ?? 32,
+        runnerMaxBatch: s.runner?.maxBatch ?? MAX_BATCH,
         slowRunnerProbeMs: s.slowRunnerProbeMs,
       }),
       // CACHE_TTL_S = 0 turns the answer cache off.
@@ -90,7 +91,7 @@ export function createApp(options: AppOptions) {
     const bytes = await readSingleImage(c.req.raw, s.maxImageBytes);
     let fallback: string | undefined;
     const deps = { ...analyzerDeps(c.env, c.executionCtx), onFallback: (reason: string) => (fallback = reason) };
-    const analysis = await analyzeImage(bytes, query, deps);
+    const analysis = await answerAnalyzeRequest(bytes, query, deps);
     c.set("analysis", { route: analysis.route, cached: analysis.cached, faces: analysis.faces.length, fallback });
     return c.json(analysis, 200);
   });
@@ -114,7 +115,7 @@ export function createApp(options: AppOptions) {
         continue;
       }
       try {
-        outcomes.analysis(index, await analyzeImage(new Uint8Array(await item.arrayBuffer()), query, deps));
+        outcomes.analysis(index, await answerAnalyzeRequest(new Uint8Array(await item.arrayBuffer()), query, deps));
       } catch (err) {
         if (!(err instanceof ApiProblem)) throw err;
         outcomes.problem(index, err);

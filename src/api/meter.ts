@@ -10,7 +10,7 @@
  * outage), while free routes (cost 0) are served without RateLimit headers.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { clientPartition, KeyStore, type Caller } from "../keys/keys";
+import { clientPartition, KeyStore, type Caller } from "../keys/api-keys";
 import { rateLimitHeaders } from "../limits/headers";
 import { policiesOf } from "../limits/plans";
 import type { RateDecision, RateLimiter } from "../limits/rate-limiter";

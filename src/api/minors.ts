@@ -9,7 +9,7 @@
  */
 import type { FacePrediction } from "../inference/model";
 import type { ModelCard } from "../models/card";
-import type { Attribute } from "../routing/catalog";
+import type { Attribute } from "./schemas";
 
 export const ADULT_AGE = 18;
 

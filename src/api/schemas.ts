@@ -1,6 +1,7 @@
 /**
  * The v1 contract, defined once: these zod schemas validate requests, describe responses, generate
- * /openapi.json and (later) the typed client.
+ * /openapi.json and type the client (src/client). The tiers, attributes and routes declared here
+ * are the ones the worker's routing and models use.
  */
 import { z } from "@hono/zod-openapi";
 

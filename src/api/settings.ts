@@ -4,6 +4,7 @@
  * misbehaving quietly.
  */
 import { z } from "zod";
+import { MAX_BATCH } from "../inference/model";
 import { parseAnonymousBudget, parsePlans, type AnonymousBudget, type Plans } from "../limits/plans";
 import { checkRunnerUrl } from "./runner-url";
 
@@ -14,7 +15,7 @@ const settingsSchema = z.object({
   /** "true" lets a runner on a non-loopback host be reached over plain http (a local network only). */
   RUNNER_ALLOW_HTTP: z.enum(["true", "false", ""]).default("false"),
   RUNNER_SECRET: z.string().default(""),
-  RUNNER_MAX_BATCH: num(1).default(32),
+  RUNNER_MAX_BATCH: num(1).default(MAX_BATCH),
   STANDARD_DEADLINE_MS: num(1),
   ACCURATE_DEADLINE_MS: num(1),
   BREAKER_FAILURES: num(1),

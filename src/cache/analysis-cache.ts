@@ -6,7 +6,7 @@
  * Storage is the Workers Cache API (per data centre). It is a cache, not a database: entries may
  * vanish at any time and the service must (and does) work without them.
  */
-import { sha256Hex } from "../keys/keys";
+import { sha256Hex } from "../crypto/sha256";
 
 /** Bump when the shape of a stored answer changes, so old entries are never read back. */
 export const ANSWER_SCHEMA_VERSION = 1;

@@ -9,14 +9,22 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { loadCard, parseArgs, REPO } from "./env";
+import { parseArgs } from "node:util";
+import { loadCard } from "./node-models";
+import { REPO } from "./paths";
 import { evaluate, formatResult, type EvalResult } from "./eval";
 
 async function main() {
-  const { flags } = parseArgs(process.argv.slice(2));
-  const limit = typeof flags.limit === "string" ? Number(flags.limit) : undefined;
-  const age = typeof flags.age === "string" ? flags.age : "models/ThinAgeNet.json";
-  const att = typeof flags.att === "string" ? flags.att : "models/ThinAttNet.json";
+  const { values: flags } = parseArgs({
+    options: {
+      limit: { type: "string" },
+      age: { type: "string", default: "models/ThinAgeNet.json" },
+      att: { type: "string", default: "models/ThinAttNet.json" },
+      note: { type: "string" },
+    },
+  });
+  const limit = flags.limit ? Number(flags.limit) : undefined;
+  const { age, att } = flags;
   const runs: Record<string, EvalResult> = {};
   const run = async (key: string, model: string, set: string, input: "crops" | "photos", detectOnly = false) => {
     runs[key] = await evaluate({ model, set, input, limit, detectOnly, keepPredictions: key.startsWith("utkface200") });
@@ -45,9 +53,9 @@ async function main() {
   ];
   const models = Object.fromEntries([age, att].map((p) => {
     const { card } = loadCard(p);
-    return [card.name, { version: card.version, sha256: card.sha256, template_in_card: card.alignment.template !== null, card_metrics: card.metrics }];
+    return [card.name, { version: card.version, sha256: card.sha256, card_metrics: card.metrics }];
   }));
-  const note = typeof flags.note === "string" ? flags.note : null;
+  const note = flags.note ?? null;
   const report = { date: new Date().toISOString(), note, machine: `${cpus().length}x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, onnxruntime-node`, limit: limit ?? null, models, checks, consistency, runs };
   const dir = join(REPO, "bench/results");
   mkdirSync(dir, { recursive: true });
@@ -55,7 +63,7 @@ async function main() {
   const md = [
     `# Pipeline acceptance (${report.date})`,
     "",
-    `Machine: ${report.machine}. Models: ${Object.entries(models).map(([n, m]) => `${n} ${m.version}${m.template_in_card ? "" : " (template from training/templates, not in card)"}`).join(", ")}.`,
+    `Machine: ${report.machine}. Models: ${Object.entries(models).map(([n, m]) => `${n} ${m.version}`).join(", ")}.`,
     `Rerun: \`npx tsx src/cli/acceptance.ts\`${limit ? ` (this run: --limit ${limit})` : ""}.`,
     ...(note ? ["", `Note: ${note}`] : []),
     "",

@@ -11,14 +11,17 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { AttributeModel, type FacePrediction } from "../inference/model";
-import { metrics, type Metrics } from "../inference/labelMath";
+import { parseArgs } from "node:util";
+import { metrics, type Metrics } from "../inference/label-math";
+import { AttributeModel, MAX_BATCH, type FacePrediction } from "../inference/model";
+import { cropFaces, cropSpec, findFaces } from "../inference/pipeline";
 import { alignmentTemplateSchema, tierConfig } from "../models/card";
-import { alignInView, detectFaces, faceViews } from "../vision/crops";
 import { decodeImage } from "../vision/decode";
 import type { RgbImage } from "../vision/image";
 import { Photo } from "../vision/photo";
-import { initDecodersForNode, loadCard, loadDetector, nodeBackend, parseArgs, repoPath } from "./env";
+import { initDecodersForNode } from "./node-decoders";
+import { loadCard, loadDetector, nodeBackend } from "./node-models";
+import { repoPath } from "./paths";
 import { loadSet, type LabelledItem } from "./sets";
 
 export interface EvalOptions {
@@ -55,7 +58,6 @@ export interface EvalResult {
   predictions?: { id: string; y: number; value: number }[];
 }
 
-const BATCH = 32;
 const now = () => performance.now();
 
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
@@ -69,8 +71,6 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   // A set rated by another panel is scored by that panel's head, on its scale.
   const model = served && set.panel ? served.withPanel(set.panel) : served;
   const detector = options.input === "photos" ? await loadDetector() : null;
-  const template = card.alignment.template;
-  if (detector && !template) throw new Error(`${card.name}: no alignment template; pass --template`);
   const views = options.tier ? tierConfig(card, options.tier) : { flip: options.flip ?? true };
   const key = options.input === "photos" ? "photo" : "crop";
   const items = set.items.filter((i) => i[key]).slice(0, options.limit ?? Infinity);
@@ -115,7 +115,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
         time.decode += now() - t;
       }
       t = now();
-      const [face] = await detectFaces(photo, detector);
+      const [face] = await findFaces(photo, detector, 1);
       time.detect += now() - t;
       if (!face) {
         noFace.push(item.id);
@@ -123,16 +123,16 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       }
       detected++;
       if (detectOnly) continue;
-      const spec = { template: template!, size: card.input.size };
+      const spec = cropSpec(card);
       t = now();
-      const [view] = await faceViews(photo, [face], [spec]);
+      const crops = await cropFaces(photo, [face], [spec]);
       time.decode += now() - t;
       t = now();
-      crop = alignInView(view, face.keypoints, spec);
+      [crop] = crops(spec);
       time.align += now() - t;
     }
     pending.push({ item, crop });
-    if (pending.length === BATCH) await flush();
+    if (pending.length === MAX_BATCH) await flush();
   }
   if (pending.length) await flush();
   await model?.release();
@@ -184,18 +184,36 @@ export function formatResult(r: EvalResult): string {
 }
 
 async function main() {
-  const { flags } = parseArgs(process.argv.slice(2));
-  const str = (k: string) => (typeof flags[k] === "string" ? (flags[k] as string) : undefined);
-  const model = str("model");
-  const set = str("set");
-  const input = str("input") ?? "crops";
+  const { values: flags } = parseArgs({
+    options: {
+      model: { type: "string" },
+      set: { type: "string" },
+      input: { type: "string", default: "crops" },
+      limit: { type: "string" },
+      "no-flip": { type: "boolean", default: false },
+      tier: { type: "string" },
+      "detect-only": { type: "boolean", default: false },
+      template: { type: "string" },
+      json: { type: "string" },
+    },
+  });
+  const { model, set, input } = flags;
   if (!model || !set || (input !== "crops" && input !== "photos")) {
     console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|aaf:test|mebeauty:test|scut:test|<folder> --input crops|photos [--limit N] [--no-flip | --tier fast|standard|accurate] [--detect-only] [--template file] [--json out.json]");
     process.exit(2);
   }
-  const result = await evaluate({ model, set, input, limit: str("limit") ? Number(str("limit")) : undefined, flip: !flags["no-flip"], tier: str("tier"), template: str("template"), detectOnly: !!flags["detect-only"] });
+  const result = await evaluate({
+    model,
+    set,
+    input,
+    limit: flags.limit ? Number(flags.limit) : undefined,
+    flip: !flags["no-flip"],
+    tier: flags.tier,
+    template: flags.template,
+    detectOnly: flags["detect-only"],
+  });
   console.log(formatResult(result));
-  const out = str("json");
+  const out = flags.json;
   if (out) {
     mkdirSync(dirname(repoPath(out)), { recursive: true });
     writeFileSync(repoPath(out), JSON.stringify(result, null, 1) + "\n");

@@ -7,25 +7,36 @@
  * Default models: every card in models/. Prints a table per image, or one JSON document.
  */
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { AttributeModel } from "../inference/model";
 import { analyzePhoto } from "../inference/pipeline";
 import { ImageError } from "../vision/errors";
-import { initDecodersForNode, loadCard, loadDetector, modelCards, nodeBackend, parseArgs } from "./env";
+import { initDecodersForNode } from "./node-decoders";
+import { loadCard, loadDetector, modelCards, nodeBackend } from "./node-models";
 
 async function main() {
-  const { flags, positional } = parseArgs(process.argv.slice(2));
+  const { values: flags, positionals: positional } = parseArgs({
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean", default: false },
+      models: { type: "string" },
+      "no-flip": { type: "boolean", default: false },
+      distribution: { type: "boolean", default: false },
+      scoremap: { type: "boolean", default: false },
+    },
+  });
   if (!positional.length) {
     console.error("usage: predict <image...> [--json] [--models a.json,b.json] [--no-flip] [--distribution] [--scoremap]");
     process.exit(2);
   }
   await initDecodersForNode();
-  const cards = typeof flags.models === "string" ? flags.models.split(",") : modelCards();
+  const cards = flags.models ? flags.models.split(",") : modelCards();
   const models = await Promise.all(cards.map((c) => {
     const { card, model } = loadCard(c);
     return AttributeModel.create(card, model, nodeBackend());
   }));
   const detector = await loadDetector();
-  const options = { flip: !flags["no-flip"], distribution: !!flags.distribution, scoremap: !!flags.scoremap };
+  const options = { flip: !flags["no-flip"], distribution: flags.distribution, scoremap: flags.scoremap };
   const results = [];
   for (const file of positional) {
     try {

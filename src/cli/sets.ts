@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { dataDir, readCsv, REPO } from "./env";
+import { dataDir, REPO } from "./paths";
+import { readCsv } from "./csv";
 
 export interface LabelledItem {
   id: string;

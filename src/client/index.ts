@@ -30,8 +30,7 @@ export type AnalyzeOptions = Partial<z.output<typeof analyzeQuerySchema>> & {
   /** Aborts the request and any wait before a retry. */
   signal?: AbortSignal;
 };
-export type Tier = NonNullable<AnalyzeOptions["tier"]>;
-export type Attribute = NonNullable<AnalyzeOptions["attributes"]>[number];
+export type { Attribute, Tier } from "../api/schemas";
 
 /** JPEG, PNG or WebP bytes (the server sniffs the real type), or a Blob/File. */
 export type ImageInput = Uint8Array | ArrayBuffer | Blob;

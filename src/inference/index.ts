@@ -1,13 +1,13 @@
 /**
  * Model inference and DLDL-v2 label math, runtime-agnostic. Pick a backend where you run:
- * `createNodeBackend()` from "./backends/node" (Node only) or `createWebBackend({ wasmModule })`
- * from "./backends/web" (workerd, browsers); neither is re-exported here, so importing this index
+ * `createNodeBackend()` from "../backends/node" (Node only) or `createWebBackend({ wasmModule })`
+ * from "../backends/web" (workerd, browsers); neither is re-exported here, so importing this index
  * pulls in no onnxruntime build.
  *
  *   const model = await AttributeModel.create(card, onnxBytes, backend);
  *   const [age] = await model.predict([crop], { flip: true });       // { value, std, interval90 }
  */
-export type { InferenceBackend, ModelSession, InputTensor, OutputTensor } from "./backend";
+export type { InferenceBackend, ModelSession, InputTensor, OutputTensor } from "../backends/session";
 export { AttributeModel, type FacePrediction, type PredictOptions } from "./model";
 export {
   AGE_BANDS,
@@ -22,5 +22,17 @@ export {
   type BandError,
   type LabelSpace,
   type Metrics,
-} from "./labelMath";
-export { analyzePhoto, analyzeImage, analyzeOpened, alignForModel, cropSpec, type AnalyzeOptions, type AnalyzedFace, type PhaseTimings } from "./pipeline";
+} from "./label-math";
+export {
+  analyzePhoto,
+  analyzeImage,
+  analyzeOpened,
+  alignForModel,
+  cropFaces,
+  cropSpec,
+  findFaces,
+  type AnalyzeOptions,
+  type AnalyzedFace,
+  type FaceCrops,
+  type PhaseTimings,
+} from "./pipeline";

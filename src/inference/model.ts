@@ -1,8 +1,9 @@
-import { labelVector, type ModelCard, type TierConfig } from "../models/card";
+import { sha256Hex } from "../crypto/sha256";
+import type { ModelCard, TierConfig } from "../models/card";
 import { flipHorizontal, zoomAboutCentre, type RgbImage } from "../vision/image";
 import { resize } from "../vision/resize";
-import type { InferenceBackend, ModelSession } from "./backend";
-import { expectation, quantile, std, temperatureProbs } from "./labelMath";
+import type { InferenceBackend, ModelSession } from "../backends/session";
+import { expectation, labelVector, quantile, std, temperatureProbs } from "./label-math";
 
 /** Views to average (a card tier's `flip` and `zoom`, tierConfig; flip defaults to true), and what to return. */
 export interface PredictOptions extends Partial<TierConfig> {
@@ -29,8 +30,11 @@ export interface FacePrediction {
   probabilityBelow?: number;
 }
 
-/** Faces per onnxruntime run (each view adds as many rows), bounding memory for crowded photos. */
-const MAX_BATCH = 32;
+/**
+ * Crops per model run (each view adds as many rows), bounding memory for crowded photos; also the
+ * default of how many crops one runner request carries (RUNNER_MAX_BATCH).
+ */
+export const MAX_BATCH = 32;
 
 /**
  * A DLDL-v2 model (age or attractiveness) driven by its card alone: input name/size/layout,
@@ -49,7 +53,7 @@ export class AttributeModel {
   ) {
     const head = panel === undefined ? card : card.panels?.[panel];
     if (!head) throw new Error(`${card.name}: no panel ${panel} (card panels: ${Object.keys(card.panels ?? {}).join(", ") || "none"})`);
-    this.labels = labelVector(head);
+    this.labels = labelVector(head.labels);
     this.probsOutput = head.outputs.probs.name;
     this.temperature = head.calibration.temperature;
   }
@@ -64,8 +68,7 @@ export class AttributeModel {
    * (a card and weights from different exports would silently give wrong numbers).
    */
   static async create(card: ModelCard, model: Uint8Array, backend: InferenceBackend): Promise<AttributeModel> {
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", model as Uint8Array<ArrayBuffer>));
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    const hex = await sha256Hex(model);
     if (hex !== card.sha256) throw new Error(`${card.name}: model bytes have sha256 ${hex}, card says ${card.sha256}`);
     if (card.input.layout !== "NHWC") throw new Error(`${card.name}: only NHWC uint8 inputs are supported`);
     return new AttributeModel(card, await backend.createSession(model));

@@ -1,3 +1,11 @@
+/**
+ * The photo path, decode -> detect -> align -> infer, in one place: the worker (src/api/analyzer.ts,
+ * which routes the infer step between tiers), the CLIs, the benches and data preparation all go
+ * through these steps, so that served, evaluated and trained-on faces are cropped by the same code.
+ * The image is decoded only as finely as needed (src/vision/photo.ts); each model gets its crops
+ * aligned to its own card's template and size; all faces of the photo run as one batch per model.
+ */
+import { alignmentTemplate, type ModelCard } from "../models/card";
 import { alignFace } from "../vision/align";
 import type { DecodeBudget } from "../vision/budget";
 import { alignInView, detectFaces, faceViews, type CropSpec } from "../vision/crops";
@@ -29,14 +37,47 @@ export interface PhaseTimings {
   infer: number;
 }
 
+/** The aligned crops of a photo's faces (in `findFaces` order) for a crop spec. */
+export type FaceCrops = (spec: CropSpec) => RgbImage[];
+
 const now = () => globalThis.performance?.now() ?? Date.now();
 
+/** The crop a model was trained on: its card's alignment template and input size. */
+export function cropSpec(card: Pick<ModelCard, "alignment" | "input" | "name">): CropSpec {
+  return { template: alignmentTemplate(card), size: card.input.size };
+}
+
+/** Detect step: faces found on the photo's preview, in full-size upright pixels, largest first, at most `maxFaces`. */
+export async function findFaces(photo: Photo, detector: FaceDetector, maxFaces = Infinity): Promise<Face[]> {
+  return (await detectFaces(photo, detector)).slice(0, maxFaces);
+}
+
 /**
- * The whole photo path, decode -> detect -> align -> infer, shared by the API, the CLIs and the
- * bench so that served and evaluated faces go through the same code. The image is decoded only as
- * finely as needed (src/vision/photo.ts); each model gets its crops aligned to its own card's
- * template and size; all faces of the photo run as one batch per model.
+ * Align step. Reads, for each face, one view fine enough for every spec in `specs` (a small face's
+ * region is re-read finer: this is where ImageError can still come from); the crops are then
+ * aligned on first request, once per distinct spec (two cards with the same template and size share
+ * theirs). A spec not in `specs` is aligned from the same views.
  */
+export async function cropFaces(photo: Photo, faces: readonly Face[], specs: readonly CropSpec[]): Promise<FaceCrops> {
+  const distinct = new Map(specs.map((spec) => [specKey(spec), spec]));
+  const views = await faceViews(photo, faces, [...distinct.values()]);
+  const crops = new Map<string, RgbImage[]>();
+  return (spec) => {
+    const key = specKey(spec);
+    let aligned = crops.get(key);
+    if (!aligned) {
+      aligned = faces.map((face, f) => alignInView(views[f], face.keypoints, spec));
+      crops.set(key, aligned);
+    }
+    return aligned;
+  };
+}
+
+function specKey({ template, size }: CropSpec): string {
+  return JSON.stringify([size, template.keypoints, template.weights]);
+}
+
+/** The whole path for every model in `models`, from the photo's bytes. */
 export async function analyzePhoto(
   bytes: Uint8Array,
   detector: FaceDetector,
@@ -68,12 +109,12 @@ export async function analyzeOpened(
   options: AnalyzeOptions = {},
 ): Promise<{ faces: AnalyzedFace[]; timings: PhaseTimings }> {
   const t0 = now();
-  const faces = (await detectFaces(photo, detector)).slice(0, options.maxFaces ?? Infinity);
+  const faces = await findFaces(photo, detector, options.maxFaces);
   const t1 = now();
-  const specs = models.map(cropSpec);
-  const views = await faceViews(photo, faces, specs);
+  const specs = models.map((model) => cropSpec(model.card));
+  const cropsFor = await cropFaces(photo, faces, specs);
   const t2 = now();
-  const crops = specs.map((spec) => faces.map((face, f) => alignInView(views[f], face.keypoints, spec)));
+  const crops = specs.map(cropsFor);
   const t3 = now();
   const predictions = await Promise.all(models.map((model, m) => model.predict(crops[m], options)));
   const t4 = now();
@@ -86,15 +127,8 @@ export async function analyzeOpened(
   };
 }
 
-/** The crop a model was trained on: its card's alignment template and input size. */
-export function cropSpec(model: AttributeModel): CropSpec {
-  const template = model.card.alignment.template;
-  if (!template) throw new Error(`${model.card.name}: card has no alignment template (re-export it with training/templates)`);
-  return { template, size: model.card.input.size };
-}
-
 /** The face cropped the way `model` was trained, from full-resolution pixels. */
 export function alignForModel(image: RgbImage, face: Face, model: AttributeModel): RgbImage {
-  const { template, size } = cropSpec(model);
+  const { template, size } = cropSpec(model.card);
   return alignFace(image, face.keypoints, template, size);
 }

@@ -15,7 +15,8 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { generateKey, isWellFormedKey, kvKeyFor, sha256Hex, type KeyRecord } from "./keys";
+import { sha256Hex } from "../crypto/sha256";
+import { generateKey, isWellFormedKey, kvKeyFor, type KeyRecord } from "./api-keys";
 import { readSecret } from "./read-secret";
 
 function wranglerKv(args: string[], where: "--local" | "--remote", persistTo?: string): string {

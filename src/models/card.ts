@@ -85,10 +85,11 @@ export function tierConfig(card: Pick<ModelCard, "serving" | "name">, tier: stri
   return config;
 }
 
-/** The label vector l = [min : step : max] (K entries) of a card or a panel head. */
-export function labelVector(card: Pick<ModelCard, "labels">): Float64Array {
-  const { min, step, k } = card.labels;
-  return Float64Array.from({ length: k }, (_, i) => min + i * step);
+/** How faces are cropped for this model: its alignment template (a card exported without one is refused). */
+export function alignmentTemplate(card: Pick<ModelCard, "alignment" | "name">): AlignmentTemplate {
+  const template = card.alignment.template;
+  if (!template) throw new Error(`${card.name}: the card has no alignment template (re-export it: python3 -m training.dldl.export)`);
+  return template;
 }
 
 /** Every output the card's graph has: the served head's, then each panel head's. */

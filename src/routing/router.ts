@@ -13,14 +13,12 @@
 import { AttributeModel, type FacePrediction } from "../inference/model";
 import { tierConfig, type ModelCard } from "../models/card";
 import type { RgbImage } from "../vision/image";
-import type { Attribute, ModelCatalog } from "./catalog";
-import type { EdgeModels } from "./edge-models";
+import type { Attribute, Route, Tier } from "../api/schemas";
+import type { ModelCatalog } from "../models/catalog";
+import type { EdgeModels } from "../inference/edge-models";
 import type { RunnerAttempt } from "./runner-attempt";
 import { RunnerUnavailable, type RunnerClient } from "./runner-client";
 import { RunnerSession } from "./runner-session";
-
-export type Tier = "fast" | "standard" | "accurate";
-export type Route = "edge" | "gpu" | "edge-fallback";
 
 export interface TierPolicy {
   standardDeadlineMs: number;

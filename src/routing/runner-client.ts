@@ -12,6 +12,7 @@ import { decodeInferResponse, encodeInferRequest, type DecodedInferResponse } fr
 import type { BreakerOptions, BreakerState } from "./circuit-breaker";
 import { BodyTooLarge, readCapped } from "./capped-body";
 import { RunnerAttempt, type InferCall } from "./runner-attempt";
+import type { Tier } from "../api/schemas";
 import { RunnerUnavailable } from "./runner-unavailable";
 import { TierHealth } from "./tier-health";
 
@@ -19,7 +20,7 @@ export { RunnerUnavailable, type RunnerFailureReason } from "./runner-unavailabl
 export type { InferCall } from "./runner-attempt";
 
 /** The tiers that use the runner, each with health of its own. */
-export const RUNNER_TIERS = ["standard", "accurate"] as const;
+export const RUNNER_TIERS = ["standard", "accurate"] as const satisfies readonly Tier[];
 export type RunnerTier = (typeof RUNNER_TIERS)[number];
 
 /**

@@ -3,7 +3,8 @@
  * the runner model's card, the runner's raw outputs go through exactly the same flip-averaging,
  * calibration and statistics as the in-worker models: one implementation, no serving skew.
  */
-import type { InputTensor, ModelSession, OutputTensor } from "../inference/backend";
+import type { InputTensor, ModelSession, OutputTensor } from "../backends/session";
+import { MAX_BATCH } from "../inference/model";
 import type { ModelCard } from "../models/card";
 import type { DecodedInferResponse } from "../runner-protocol";
 import type { RunnerAttempt } from "./runner-attempt";
@@ -18,7 +19,7 @@ export class RunnerSession implements ModelSession {
     private readonly attempt: RunnerAttempt,
     private readonly card: ModelCard,
     /** Most crops the runner takes in one request (its RUNNER_MAX_BATCH); larger runs are split. */
-    private readonly maxRows = 32,
+    private readonly maxRows = MAX_BATCH,
   ) {
     this.inputNames = [card.input.name];
     this.outputNames = [card.outputs.probs.name, card.outputs.value.name, card.outputs.scoremap.name];

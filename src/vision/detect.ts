@@ -1,4 +1,4 @@
-import type { InferenceBackend, ModelSession } from "../inference/backend";
+import type { InferenceBackend, ModelSession } from "../backends/session";
 import { blazeFaceAnchors } from "./anchors";
 import type { RgbImage } from "./image";
 import { weightedNms, type Candidate } from "./nms";

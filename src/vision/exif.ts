@@ -3,6 +3,13 @@ import type { RgbImage } from "./image";
 /**
  * EXIF orientation (tag 0x0112) from a TIFF block (the payload after "Exif\0\0"). 1 when absent
  * or malformed: a broken EXIF block must not make a decodable photo fail.
+ *
+ * Parsed by hand rather than with an EXIF library because orientation is the only tag the
+ * pipeline needs, and this reader is bounded against hostile input by construction: IFD0 only (no
+ * offsets followed, so no loops), at most its 65,535 entries, every read bounds-checked. The
+ * hostile corpus (test/fixtures/hostile: exif-ifd-loop, exif-huge-offsets, exif-65535-entries,
+ * exif-segment-past-end; test/node/vision/hostile.test.ts) and the orientation tests
+ * (test/node/vision/decode.test.ts) cover it.
  */
 export function exifOrientation(tiff: Uint8Array): number {
   if (tiff.length < 8) return 1;

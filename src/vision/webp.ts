@@ -11,7 +11,7 @@ const RECYCLE_PIXELS = 1_000_000;
  * Hands the libwebp decoder its precompiled WebAssembly module. Required in workerd, which
  * refuses to compile WebAssembly from bytes at run time:
  *   import webpWasm from "@jsquash/webp/codec/dec/webp_dec.wasm";  setWebPDecoderModule(webpWasm);
- * In Node compile it from the file once (see src/cli/env.ts `initDecodersForNode`); browsers may omit
+ * In Node compile it from the file once (see src/cli/node-decoders.ts `initDecodersForNode`); browsers may omit
  * it and let the decoder fetch its own .wasm.
  */
 export function setWebPDecoderModule(module: WebAssembly.Module): void {

@@ -7,9 +7,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import { createApp } from "../../src/api/app";
-import type { InferenceBackend } from "../../src/inference/backend";
-import { createWebBackend } from "../../src/inference/backends/web";
-import { bundledCatalog, type ModelCatalog } from "../../src/routing/catalog";
+import type { InferenceBackend } from "../../src/backends/session";
+import { createWebBackend } from "../../src/backends/web";
+import { bundledCatalog, type ModelCatalog } from "../../src/models/catalog";
 import { analyze, bytesOf, fixtures } from "./support/http";
 
 interface Answer {

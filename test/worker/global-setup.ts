@@ -9,11 +9,12 @@ import { join, resolve } from "node:path";
 import sharp from "sharp";
 import type { TestProject } from "vitest/node";
 import { startRunnerProcess, type RunnerProcess } from "../../gpu-runner/test/runner-process";
-import { initDecodersForNode, loadCard, loadDetector } from "../../src/cli/env";
+import { initDecodersForNode } from "../../src/cli/node-decoders";
+import { loadCard, loadDetector } from "../../src/cli/node-models";
 import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
 import { tierConfig } from "../../src/models/card";
-import { nodeBackend } from "../../src/cli/env";
+import { nodeBackend } from "../../src/cli/node-models";
 import { adultFacePhoto } from "../node/stack/fixtures";
 import { startFaultRunner } from "./support/fault-runner";
 

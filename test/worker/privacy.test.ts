@@ -9,9 +9,9 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import ortWasm from "../../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm";
 import { createApp } from "../../src/api/app";
-import { createWebBackend } from "../../src/inference/backends/web";
+import { createWebBackend } from "../../src/backends/web";
 import type { RateLimiter } from "../../src/limits/rate-limiter";
-import { bundledCatalog } from "../../src/routing/catalog";
+import { bundledCatalog } from "../../src/models/catalog";
 import { analyze, bytesOf, call, createKey, faultRunnerUrl, fixtures, setFault } from "./support/http";
 
 const photo = bytesOf(fixtures.groupJpeg);

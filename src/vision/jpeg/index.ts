@@ -15,7 +15,7 @@ let compiled: WebAssembly.Module | null = null;
 /**
  * Hands the decoder its precompiled module (src/vision/jpeg/libjpeg.wasm). workerd only runs
  * modules imported as .wasm: `import jpegWasm from "./vision/jpeg/libjpeg.wasm"`. Node compiles
- * the file (src/cli/env.ts `initDecodersForNode`).
+ * the file (src/cli/node-decoders.ts `initDecodersForNode`).
  */
 export function setJpegDecoderModule(module: WebAssembly.Module): void {
   compiled = module;

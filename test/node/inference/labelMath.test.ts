@@ -8,7 +8,7 @@ import {
   quantile,
   std,
   temperatureProbs,
-} from "../../../src/inference/labelMath";
+} from "../../../src/inference/label-math";
 
 // Written by the Python side (training/dldl): both implementations must agree on these numbers.
 const vectors = JSON.parse(readFileSync(new URL("../../vectors/labels.json", import.meta.url), "utf8"));

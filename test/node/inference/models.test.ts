@@ -1,15 +1,15 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createNodeBackend } from "../../../src/inference/backends/node";
-import { createWebBackend } from "../../../src/inference/backends/web";
+import { createNodeBackend } from "../../../src/backends/node";
+import { createWebBackend } from "../../../src/backends/web";
 import { AttributeModel } from "../../../src/inference/model";
-import { labelVector } from "../../../src/inference/labelMath";
+import { labelVector } from "../../../src/inference/label-math";
 import { parseModelCard } from "../../../src/models/card";
 import { flipHorizontal, type RgbImage } from "../../../src/vision/image";
 
-// models/*.onnx are build artefacts (not in git); the vectors are written by the Python side from
-// the same export with PyTorch. Each model present is checked against its vector.
+// models/*.onnx are the exported models (committed, rewritten by each export); the vectors are
+// written by the Python side from the same export with PyTorch. Each model present is checked against its vector.
 const ROOT = resolve(__dirname, "../../..");
 const VECTORS = join(ROOT, "test/vectors/models");
 const names = existsSync(VECTORS) ? readdirSync(VECTORS).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)) : [];

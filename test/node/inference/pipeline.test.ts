@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initDecodersForNode, loadCard, loadDetector, nodeBackend, REPO } from "../../../src/cli/env";
+import { initDecodersForNode } from "../../../src/cli/node-decoders";
+import { loadCard, loadDetector, nodeBackend } from "../../../src/cli/node-models";
+import { REPO } from "../../../src/cli/paths";
 import { evaluate } from "../../../src/cli/eval";
 import { AttributeModel, analyzePhoto, alignForModel } from "../../../src/inference";
-import { createWebBackend } from "../../../src/inference/backends/web";
+import { createWebBackend } from "../../../src/backends/web";
 import { decodeImage, FaceDetector } from "../../../src/vision";
 import { facePhoto, hasData } from "../vision/fixtures";
 
@@ -49,7 +51,7 @@ describe.runIf(hasData && haveModels)("photo pipeline (decode -> detect -> align
   it("runs on onnxruntime-web (injected wasm module) with the same faces and ages as on onnxruntime-node", async () => {
     const wasmModule = await WebAssembly.compile(readFileSync(join(REPO, "node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm")));
     const web = createWebBackend({ wasmModule });
-    const { BLAZEFACE_FRONT, BLAZEFACE_BACK } = await import("../../../src/cli/env");
+    const { BLAZEFACE_FRONT, BLAZEFACE_BACK } = await import("../../../src/cli/node-models");
     const webDetector = await FaceDetector.create(readFileSync(BLAZEFACE_FRONT), web, { backModel: readFileSync(BLAZEFACE_BACK) });
     const { card, model } = loadCard("models/TinyAgeNet.json");
     const webModel = await AttributeModel.create(card, model, web);

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { modelCards } from "../../../src/cli/env";
+import { modelCards } from "../../../src/cli/node-models";
 
 const ORDER = ["accurate", "standard", "fast"] as const;
 type Tier = (typeof ORDER)[number];

@@ -32,15 +32,16 @@ export function facePhotoPath(index = 0): string {
  */
 export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Promise<{ path: string; bytes: Uint8Array }> {
   if (process.env.FACE_PHOTO) return { path: process.env.FACE_PHOTO, bytes: new Uint8Array(readFileSync(process.env.FACE_PHOTO)) };
-  const env = await import("../../../src/cli/env");
+  const { initDecodersForNode } = await import("../../../src/cli/node-decoders");
+  const { loadCard, loadDetector, nodeBackend } = await import("../../../src/cli/node-models");
   const { AttributeModel } = await import("../../../src/inference/model");
   const { analyzePhoto } = await import("../../../src/inference/pipeline");
   const { tierConfig } = await import("../../../src/models/card");
-  await env.initDecodersForNode();
-  const detector = await env.loadDetector();
+  await initDecodersForNode();
+  const detector = await loadDetector();
   const models = await Promise.all(["models/TinyAgeNet.json", "models/ThinAgeNet.json"].map((c) => {
-    const { card, model } = env.loadCard(c);
-    return AttributeModel.create(card, model, env.nodeBackend());
+    const { card, model } = loadCard(c);
+    return AttributeModel.create(card, model, nodeBackend());
   }));
   for (const file of candidates) {
     const bytes = new Uint8Array(readFileSync(file));

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { initDecodersForNode } from "../../../src/cli/env";
+import { initDecodersForNode } from "../../../src/cli/node-decoders";
 import { decodeImage, ImageError, sniffImageType } from "../../../src/vision";
 import { facePhoto, hasData, meanAbsDiff } from "./fixtures";
 

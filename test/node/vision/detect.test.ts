@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadDetector } from "../../../src/cli/env";
+import { loadDetector } from "../../../src/cli/node-models";
 import { decodeImage, type Face, type FaceDetector } from "../../../src/vision";
 import { DATA_DIR, facePhoto, hasData, listImages } from "./fixtures";
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { REPO } from "../../../src/cli/env";
+import { REPO } from "../../../src/cli/paths";
 import type { HostileEntry } from "../../../scripts/hostile-corpus";
 import { facePhoto, hasData } from "./fixtures";
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { REPO } from "../../../src/cli/env";
+import { REPO } from "../../../src/cli/paths";
 import { ImageError } from "../../../src/vision";
 import { decodeJpeg } from "../../../src/vision/jpeg";
 

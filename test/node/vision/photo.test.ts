@@ -5,10 +5,10 @@
  */
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadDetector } from "../../../src/cli/env";
+import { loadDetector } from "../../../src/cli/node-models";
 import { alignFace, alignInView, detectFaces, faceViews, Photo, type FaceDetector, type RgbImage } from "../../../src/vision";
 import { boxDownscale } from "../../../src/vision/photo";
-import { loadCard } from "../../../src/cli/env";
+import { loadCard } from "../../../src/cli/node-models";
 import { facePhoto, hasData, meanAbsDiff } from "./fixtures";
 
 async function reference(bytes: Uint8Array): Promise<RgbImage> {

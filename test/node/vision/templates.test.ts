@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { REPO } from "../../../src/cli/env";
+import { REPO } from "../../../src/cli/paths";
 import { alignmentTemplateSchema } from "../../../src/models/card";
 
 // The committed templates (npm run derive-template) that export.py copies into the model cards.

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { REPO } from "../../../src/cli/env";
+import { REPO } from "../../../src/cli/paths";
 import { zoomAboutCentre } from "../../../src/vision/image";
 
 // The accurate tier's zoomed views must be the ones its card metrics were measured on: PyTorch's

@@ -2,7 +2,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { KeyStore } from "../../../src/keys/keys";
+import { KeyStore } from "../../../src/keys/api-keys";
 import { app } from "../../../src/worker";
 
 export const fixtures = inject("fixtures");

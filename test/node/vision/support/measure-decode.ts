@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import { initDecodersForNode } from "../../../../src/cli/env";
+import { initDecodersForNode } from "../../../../src/cli/node-decoders";
 import { ImageError, Photo } from "../../../../src/vision";
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});

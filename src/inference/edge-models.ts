@@ -2,10 +2,11 @@
  * The in-worker models: the face detector and the small attribute models, loaded once per
  * isolate on first use (each attribute model only when first asked for).
  */
-import { AttributeModel } from "../inference/model";
-import type { InferenceBackend } from "../inference/backend";
+import { AttributeModel } from "./model";
+import type { InferenceBackend } from "../backends/session";
 import { FaceDetector } from "../vision/detect";
-import type { Attribute, ModelCatalog } from "./catalog";
+import type { Attribute } from "../api/schemas";
+import type { ModelCatalog } from "../models/catalog";
 
 export class EdgeModels {
   private detectorLoad: Promise<FaceDetector> | null = null;

@@ -6,11 +6,12 @@ export interface LabelSpace {
   min: number;
   max: number;
   step: number;
+  /** Number of labels, where known (a model card's `labels.k`); else counted from min, max and step. */
+  k?: number;
 }
 
-/** l = [min : step : max]. */
-export function labelVector({ min, max, step }: LabelSpace): Float64Array {
-  const k = Math.round((max - min) / step) + 1;
+/** The label vector l = [min : step : max] (K entries) of a label space, e.g. a model card's or a panel head's `labels`. */
+export function labelVector({ min, max, step, k = Math.round((max - min) / step) + 1 }: LabelSpace): Float64Array {
   return Float64Array.from({ length: k }, (_, i) => min + i * step);
 }
 

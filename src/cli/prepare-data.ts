@@ -1,8 +1,10 @@
 /**
  * prepare-data: aligns photos into a training framing, for training on them with exactly the
- * crops that serving will produce. Output (git-ignored): data/aligned/<name>-<framing>-<size>/
- * with one PNG per photo that has a face, labels.csv (the input's rows, file renamed) and
- * manifest.json (template, detection rate, files without a face).
+ * crops that serving will produce: the same pipeline steps (src/inference/pipeline.ts), with the
+ * framing's template from training/templates (which the trained model's card then carries).
+ * Output (git-ignored): data/aligned/<name>-<framing>-<size>/ with one PNG per photo that has a
+ * face, labels.csv (the input's rows, file renamed) and manifest.json (template, detection rate,
+ * files without a face, files that could not be decoded).
  *
  *   npm run prepare-data -- --set aaf [--framing utkface] [--size 64] [--limit N] [--out dir]
  *   npm run prepare-data -- --set scut --framing mebeauty --size 128
@@ -10,11 +12,16 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
+import { parseArgs } from "node:util";
 import { encode as encodePng } from "fast-png";
 import { alignmentTemplateSchema } from "../models/card";
-import { alignFace } from "../vision/align";
-import { decodeImage } from "../vision/decode";
-import { dataDir, initDecodersForNode, loadDetector, parseArgs, readCsv, REPO, repoPath } from "./env";
+import { cropFaces, findFaces } from "../inference/pipeline";
+import { ImageError } from "../vision/errors";
+import { Photo } from "../vision/photo";
+import { dataDir, REPO, repoPath } from "./paths";
+import { initDecodersForNode } from "./node-decoders";
+import { loadDetector } from "./node-models";
+import { readCsv } from "./csv";
 
 interface Source {
   name: string;
@@ -31,7 +38,7 @@ function listPhotos(dir: string): string[] {
   return out.sort();
 }
 
-function source(flags: Record<string, string | true>): Source {
+function source(flags: { set?: string; dir?: string }): Source {
   if (flags.set === "aaf") {
     const root = join(dataDir(), "aaf");
     return { name: "aaf", photos: readCsv(join(root, "labels.csv")).map((row) => ({ path: join(root, "faces", row.file), row })) };
@@ -40,7 +47,7 @@ function source(flags: Record<string, string | true>): Source {
     const root = join(dataDir(), "scut-fbp5500");
     return { name: "scut", photos: readCsv(join(root, "labels.csv")).map((row) => ({ path: join(root, "faces", row.file), row })) };
   }
-  if (typeof flags.dir === "string") {
+  if (flags.dir) {
     const dir = repoPath(flags.dir);
     const labels = join(dir, "labels.csv");
     const photos = existsSync(labels)
@@ -52,13 +59,22 @@ function source(flags: Record<string, string | true>): Source {
 }
 
 async function main() {
-  const { flags } = parseArgs(process.argv.slice(2));
-  const framing = typeof flags.framing === "string" ? flags.framing : "utkface";
-  const size = typeof flags.size === "string" ? Number(flags.size) : 64;
-  const limit = typeof flags.limit === "string" ? Number(flags.limit) : Infinity;
+  const { values: flags } = parseArgs({
+    options: {
+      set: { type: "string" },
+      dir: { type: "string" },
+      framing: { type: "string", default: "utkface" },
+      size: { type: "string", default: "64" },
+      limit: { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  const framing = flags.framing;
+  const size = Number(flags.size);
+  const limit = flags.limit ? Number(flags.limit) : Infinity;
   const template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(join(REPO, "training/templates", `${framing}.json`), "utf8")));
   const src = source(flags);
-  const out = repoPath(typeof flags.out === "string" ? flags.out : join("data/aligned", `${src.name}-${framing}-${size}`));
+  const out = repoPath(flags.out ?? join("data/aligned", `${src.name}-${framing}-${size}`));
   mkdirSync(out, { recursive: true });
   await initDecodersForNode();
   const detector = await loadDetector();
@@ -69,19 +85,27 @@ async function main() {
   const photos = src.photos.slice(0, limit);
   const started = Date.now();
   for (const [i, { path, row }] of photos.entries()) {
-    let image;
+    let photo;
     try {
-      image = await decodeImage(readFileSync(path));
+      photo = await Photo.open(readFileSync(path));
     } catch {
       undecodable.push(path);
       continue;
     }
-    const [face] = await detector.detect(image);
+    const [face] = await findFaces(photo, detector, 1);
     if (!face) {
       noFace.push(path);
       continue;
     }
-    const crop = alignFace(image, face.keypoints, template, size);
+    const spec = { template, size };
+    let crop;
+    try {
+      [crop] = (await cropFaces(photo, [face], [spec]))(spec);
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      undecodable.push(path); // the finer re-read of a small face failed
+      continue;
+    }
     const file = relative(out, join(out, (row?.file ?? basename(path)).replace(/\.[^.]+$/, ".png")));
     mkdirSync(join(out, file, ".."), { recursive: true });
     writeFileSync(join(out, file), encodePng({ width: size, height: size, data: crop.data, channels: 3, depth: 8 }));

@@ -1,4 +1,4 @@
-import type { InputTensor, ModelSession, OutputTensor } from "../backend";
+import type { InputTensor, ModelSession, OutputTensor } from "./session";
 
 /** The subset of the onnxruntime API that -node and -web share (their typings are the same shape). */
 export interface OrtLike {

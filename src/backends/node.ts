@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
-import type { InferenceBackend } from "../backend";
-import { wrapOrtSession, type OrtLike } from "./ortSession";
+import type { InferenceBackend } from "./session";
+import { wrapOrtSession, type OrtLike } from "./ort-session";
 
 export interface NodeBackendOptions {
   /** Threads for one session's operators (default: onnxruntime's choice). */

