@@ -6,7 +6,7 @@
  */
 import { analysisCacheKey, type AnalysisCache } from "../cache/analysis-cache";
 import { sha256Hex } from "../keys/keys";
-import type { ModelCard } from "../models/card";
+import type { ModelCard } from "@faceage/contracts/card";
 import type { FacePrediction } from "../inference/model";
 import type { ModelCatalog } from "../routing/catalog";
 import type { EdgeModels } from "../routing/edge-models";

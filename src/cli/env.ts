@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { alignmentTemplateSchema, parseModelCard, type ModelCard } from "../models/card";
+import { alignmentTemplateSchema, parseModelCard, type ModelCard } from "@faceage/contracts/card";
 import { createNodeBackend } from "../inference/backends/node";
 import type { InferenceBackend } from "../inference/backend";
 import { FaceDetector, type DetectorOptions } from "../vision/detect";

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { AttributeModel, type FacePrediction } from "../inference/model";
 import { metrics, type Metrics } from "../inference/labelMath";
-import { alignmentTemplateSchema, tierConfig } from "../models/card";
+import { alignmentTemplateSchema, tierConfig } from "@faceage/contracts/card";
 import { alignInView, detectFaces, faceViews } from "../vision/crops";
 import { decodeImage } from "../vision/decode";
 import type { RgbImage } from "../vision/image";

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { encode as encodePng } from "fast-png";
-import { alignmentTemplateSchema } from "../models/card";
+import { alignmentTemplateSchema } from "@faceage/contracts/card";
 import { alignFace } from "../vision/align";
 import { decodeImage } from "../vision/decode";
 import { dataDir, initDecodersForNode, loadDetector, parseArgs, readCsv, REPO, repoPath } from "./env";

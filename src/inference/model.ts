@@ -1,4 +1,4 @@
-import { labelVector, type ModelCard, type TierConfig } from "../models/card";
+import { labelVector, type ModelCard, type TierConfig } from "@faceage/contracts/card";
 import { flipHorizontal, zoomAboutCentre, type RgbImage } from "../vision/image";
 import { resize } from "../vision/resize";
 import type { InferenceBackend, ModelSession } from "./backend";

@@ -4,7 +4,7 @@
  * worker; the runner models are known by card only: their weights live on the GPU runner, and
  * the card tells the worker how to read the runner's raw outputs.
  */
-import { alignmentTemplateSchema, parseModelCard, type ModelCard } from "../models/card";
+import { alignmentTemplateSchema, parseModelCard, type ModelCard } from "@faceage/contracts/card";
 import tinyAgeCard from "../../models/TinyAgeNet.json";
 import tinyAgeWeights from "../../models/TinyAgeNet.onnx";
 import tinyAttCard from "../../models/TinyAttNet.json";

@@ -4,8 +4,8 @@
  * calibration and statistics as the in-worker models: one implementation, no serving skew.
  */
 import type { InputTensor, ModelSession, OutputTensor } from "../inference/backend";
-import type { ModelCard } from "../models/card";
-import type { DecodedInferResponse } from "../runner-protocol";
+import type { ModelCard } from "@faceage/contracts/card";
+import type { DecodedInferResponse } from "@faceage/contracts/runner-protocol";
 import type { RunnerAttempt } from "./runner-attempt";
 import { RunnerUnavailable } from "./runner-unavailable";
 

@@ -12,7 +12,7 @@ import { startRunnerProcess, type RunnerProcess } from "../../gpu-runner/test/ru
 import { initDecodersForNode, loadCard, loadDetector } from "../../src/cli/env";
 import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
-import { tierConfig } from "../../src/models/card";
+import { tierConfig } from "@faceage/contracts/card";
 import { nodeBackend } from "../../src/cli/env";
 import { adultFacePhoto } from "../node/stack/fixtures";
 import { startFaultRunner } from "./support/fault-runner";

@@ -5,7 +5,7 @@ import { createNodeBackend } from "../../../src/inference/backends/node";
 import { createWebBackend } from "../../../src/inference/backends/web";
 import { AttributeModel } from "../../../src/inference/model";
 import { labelVector } from "../../../src/inference/labelMath";
-import { parseModelCard } from "../../../src/models/card";
+import { parseModelCard } from "@faceage/contracts/card";
 import { flipHorizontal, type RgbImage } from "../../../src/vision/image";
 
 // models/*.onnx are build artefacts (not in git); the vectors are written by the Python side from

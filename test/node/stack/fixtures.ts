@@ -35,7 +35,7 @@ export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Pr
   const env = await import("../../../src/cli/env");
   const { AttributeModel } = await import("../../../src/inference/model");
   const { analyzePhoto } = await import("../../../src/inference/pipeline");
-  const { tierConfig } = await import("../../../src/models/card");
+  const { tierConfig } = await import("@faceage/contracts/card");
   await env.initDecodersForNode();
   const detector = await env.loadDetector();
   const models = await Promise.all(["models/TinyAgeNet.json", "models/ThinAgeNet.json"].map((c) => {

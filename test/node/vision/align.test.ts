@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDetector, readCsv, REPO } from "../../../src/cli/env";
-import { alignmentTemplateSchema } from "../../../src/models/card";
+import { alignmentTemplateSchema } from "@faceage/contracts/card";
 import { alignFace, applySimilarity, decodeImage, fitSimilarity, resize, warpSimilarity, type FaceDetector, type Point } from "../../../src/vision";
 import { DATA_DIR, facePhoto, hasData, meanAbsDiff } from "./fixtures";
 
