@@ -18,7 +18,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { decodeInferResponse, encodeInferRequest } from "../src/runner-protocol";
+import { decodeInferResponse, encodeInferRequest } from "@faceage/contracts/runner-protocol";
 import { loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "../gpu-runner/test/runner-process";
 
 const { values: args } = parseArgs({

@@ -2,9 +2,9 @@
  * Entry point: `npm run runner` (tsx gpu-runner/src/main.ts). Configuration is environment
  * only; see gpu-runner/README.md.
  */
-import { loadConfig } from "./config";
-import { createLogger } from "./log";
-import { startRunner } from "./runner";
+import { loadConfig } from "./config/index.js";
+import { createLogger } from "./log/index.js";
+import { startRunner } from "./runner.js";
 
 async function main(): Promise<void> {
   let config;

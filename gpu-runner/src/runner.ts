@@ -5,12 +5,12 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
-import { DynamicBatcher } from "./batching";
-import type { RunnerConfig } from "./config";
-import { createApp, type RunnerState, type ServedModel } from "./http/app";
-import type { Logger } from "./log";
-import { createMetrics } from "./metrics";
-import { loadModels } from "./models";
+import { DynamicBatcher } from "./batching/index.js";
+import type { RunnerConfig } from "./config/index.js";
+import { createApp, type RunnerState, type ServedModel } from "./http/app.js";
+import type { Logger } from "./log/index.js";
+import { createMetrics } from "./metrics/index.js";
+import { loadModels } from "./models/index.js";
 
 export const RUNNER_VERSION = "0.1.0";
 

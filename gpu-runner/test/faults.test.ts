@@ -9,7 +9,7 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeInferResponse, encodeInferRequest } from "../../src/runner-protocol";
+import { decodeInferResponse, encodeInferRequest } from "@faceage/contracts/runner-protocol";
 import { REPO_ROOT, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
 
 const SECRET = "test-secret-0123456789abcdef";

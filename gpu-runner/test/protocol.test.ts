@@ -11,7 +11,7 @@ import {
   encodeInferRequest,
   encodeResponse,
   type InferResponse,
-} from "../../src/runner-protocol";
+} from "@faceage/contracts/runner-protocol";
 import { REPO_ROOT } from "./runner-process";
 
 const crops = Uint8Array.from({ length: 2 * 4 * 4 * 3 }, (_, i) => (i * 37) % 256);
@@ -150,7 +150,7 @@ describe("runner-protocol", () => {
   });
 
   it("uses no Node APIs, so the edge worker can import it", async () => {
-    const source = await readFile(path.join(REPO_ROOT, "src/runner-protocol/index.ts"), "utf8");
+    const source = await readFile(path.join(REPO_ROOT, "packages/contracts/src/runner-protocol.ts"), "utf8");
     const imports = [...source.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
     expect(imports).toEqual(["zod"]);
     expect(source).not.toMatch(/\b(Buffer|process|require)\b[.(]/);

@@ -12,7 +12,7 @@ import {
   decodeInferResponse,
   encodeInferRequest,
   type DecodedInferResponse,
-} from "../../src/runner-protocol";
+} from "@faceage/contracts/runner-protocol";
 import { REPO_ROOT, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
 
 const SECRET = "test-secret-0123456789abcdef";

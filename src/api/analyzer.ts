@@ -12,7 +12,7 @@ import type { EdgeModels } from "../inference/edge-models";
 import { labelVector } from "../inference/label-math";
 import type { FacePrediction } from "../inference/model";
 import { cropFaces, cropSpec, findFaces } from "../inference/pipeline";
-import type { ModelCard } from "../models/card";
+import type { ModelCard } from "@faceage/contracts/card";
 import type { ModelCatalog } from "../models/catalog";
 import { RunnerUnavailable } from "../routing/runner-client";
 import type { TieredRouter } from "../routing/router";

@@ -8,7 +8,7 @@
  * adult's score costs little; scoring a child must not happen.
  */
 import type { FacePrediction } from "../inference/model";
-import type { ModelCard } from "../models/card";
+import type { ModelCard } from "@faceage/contracts/card";
 import type { Attribute } from "./schemas";
 
 export const ADULT_AGE = 18;

@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { metrics, type Metrics } from "../inference/label-math";
 import { AttributeModel, MAX_BATCH, type FacePrediction } from "../inference/model";
 import { cropFaces, cropSpec, findFaces } from "../inference/pipeline";
-import { alignmentTemplateSchema, tierConfig } from "../models/card";
+import { alignmentTemplateSchema, tierConfig } from "@faceage/contracts/card";
 import { decodeImage } from "../vision/decode";
 import type { RgbImage } from "../vision/image";
 import { Photo } from "../vision/photo";

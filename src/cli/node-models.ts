@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createNodeBackend } from "../backends/node";
 import type { InferenceBackend } from "../backends/session";
-import { parseModelCard, type ModelCard } from "../models/card";
+import { parseModelCard, type ModelCard } from "@faceage/contracts/card";
 import { FaceDetector, type DetectorOptions } from "../vision/detect";
 import { REPO, repoPath } from "./paths";
 

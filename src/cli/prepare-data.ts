@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { encode as encodePng } from "fast-png";
-import { alignmentTemplateSchema } from "../models/card";
+import { alignmentTemplateSchema } from "@faceage/contracts/card";
 import { cropFaces, findFaces } from "../inference/pipeline";
 import { ImageError } from "../vision/errors";
 import { Photo } from "../vision/photo";

@@ -1,5 +1,5 @@
 import { sha256Hex } from "../crypto/sha256";
-import type { ModelCard, TierConfig } from "../models/card";
+import type { ModelCard, TierConfig } from "@faceage/contracts/card";
 import { flipHorizontal, zoomAboutCentre, type RgbImage } from "../vision/image";
 import { resize } from "../vision/resize";
 import type { InferenceBackend, ModelSession } from "../backends/session";

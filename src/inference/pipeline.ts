@@ -5,7 +5,7 @@
  * The image is decoded only as finely as needed (src/vision/photo.ts); each model gets its crops
  * aligned to its own card's template and size; all faces of the photo run as one batch per model.
  */
-import { alignmentTemplate, type ModelCard } from "../models/card";
+import { alignmentTemplate, type ModelCard } from "@faceage/contracts/card";
 import { alignFace } from "../vision/align";
 import type { DecodeBudget } from "../vision/budget";
 import { alignInView, detectFaces, faceViews, type CropSpec } from "../vision/crops";

@@ -5,7 +5,7 @@
  * the card tells the worker how to read the runner's raw outputs.
  */
 import type { Attribute } from "../api/schemas";
-import { alignmentTemplate, parseModelCard, type ModelCard } from "./card";
+import { alignmentTemplate, parseModelCard, type ModelCard } from "@faceage/contracts/card";
 import tinyAgeCard from "../../models/TinyAgeNet.json";
 import tinyAgeWeights from "../../models/TinyAgeNet.onnx";
 import tinyAttCard from "../../models/TinyAttNet.json";

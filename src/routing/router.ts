@@ -11,7 +11,7 @@
  *   a 503 rather than a degraded answer.
  */
 import { AttributeModel, type FacePrediction } from "../inference/model";
-import { tierConfig, type ModelCard } from "../models/card";
+import { tierConfig, type ModelCard } from "@faceage/contracts/card";
 import type { RgbImage } from "../vision/image";
 import type { Attribute, Route, Tier } from "../api/schemas";
 import type { ModelCatalog } from "../models/catalog";

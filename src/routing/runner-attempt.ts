@@ -9,7 +9,7 @@
  * When the first call fails, the siblings still in flight are aborted: the runner sees their
  * connections close and drops their queued work instead of computing answers nobody reads.
  */
-import type { DecodedInferResponse } from "../runner-protocol";
+import type { DecodedInferResponse } from "@faceage/contracts/runner-protocol";
 import { RunnerUnavailable, type RunnerFailureReason } from "./runner-unavailable";
 
 export interface InferCall {

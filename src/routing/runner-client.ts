@@ -1,6 +1,6 @@
 /**
  * The edge worker's client for the GPU runner (gpu-runner/, KServe v2 / Open Inference Protocol
- * with binary tensors, encoded by src/runner-protocol so both ends share one codec).
+ * with binary tensors, encoded by @faceage/contracts/runner-protocol so both ends share one codec).
  *
  * A request uses the runner through one RunnerAttempt (one breaker permit, one deadline, one
  * outcome). Outcomes feed the health of the request's tier (src/routing/tier-health.ts): a
@@ -8,7 +8,7 @@
  * 5xx or a garbled answer every tier's, since those are facts about the runner. Health lives per
  * isolate, keyed by runner URL, so it persists across requests on the same isolate.
  */
-import { decodeInferResponse, encodeInferRequest, type DecodedInferResponse } from "../runner-protocol";
+import { decodeInferResponse, encodeInferRequest, type DecodedInferResponse } from "@faceage/contracts/runner-protocol";
 import type { BreakerOptions, BreakerState } from "./circuit-breaker";
 import { BodyTooLarge, readCapped } from "./capped-body";
 import { RunnerAttempt, type InferCall } from "./runner-attempt";

@@ -5,8 +5,8 @@
  */
 import type { InputTensor, ModelSession, OutputTensor } from "../backends/session";
 import { MAX_BATCH } from "../inference/model";
-import type { ModelCard } from "../models/card";
-import type { DecodedInferResponse } from "../runner-protocol";
+import type { ModelCard } from "@faceage/contracts/card";
+import type { DecodedInferResponse } from "@faceage/contracts/runner-protocol";
 import type { RunnerAttempt } from "./runner-attempt";
 import { RunnerUnavailable } from "./runner-unavailable";
 

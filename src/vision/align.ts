@@ -1,4 +1,4 @@
-import type { AlignmentTemplate } from "../models/card";
+import type { AlignmentTemplate } from "@faceage/contracts/card";
 import type { Point } from "./detect";
 import type { RgbImage } from "./image";
 

@@ -4,7 +4,7 @@
  * MIN_SHRINK view pixels per crop pixel, as the full-size image would give), re-read from the
  * file only when the preview is too coarse for it (a small face in a large JPEG).
  */
-import type { AlignmentTemplate } from "../models/card";
+import type { AlignmentTemplate } from "@faceage/contracts/card";
 import { alignFace, fitSimilarity } from "./align";
 import type { Face, FaceDetector, Point } from "./detect";
 import type { Rect } from "./exif";

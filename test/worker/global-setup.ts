@@ -13,7 +13,7 @@ import { initDecodersForNode } from "../../src/cli/node-decoders";
 import { loadCard, loadDetector } from "../../src/cli/node-models";
 import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
-import { tierConfig } from "../../src/models/card";
+import { tierConfig } from "@faceage/contracts/card";
 import { nodeBackend } from "../../src/cli/node-models";
 import { adultFacePhoto } from "../node/stack/fixtures";
 import { startFaultRunner } from "./support/fault-runner";

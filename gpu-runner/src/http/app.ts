@@ -10,14 +10,14 @@ import {
   encodeResponse,
   type InferRequest,
   type Tensor,
-} from "../../../src/runner-protocol";
-import { BatchTooLargeError, CancelledError, QueueFullError, ShuttingDownError, type DynamicBatcher } from "../batching";
-import type { Logger } from "../log";
-import type { ErrorReason, RunnerMetrics } from "../metrics";
-import { SessionUnavailableError, type LoadedModel } from "../models";
-import { bearerMatcher } from "./auth";
-import { readBodyWithLimit } from "./body";
-import { problem } from "./problem";
+} from "@faceage/contracts/runner-protocol";
+import { BatchTooLargeError, CancelledError, QueueFullError, ShuttingDownError, type DynamicBatcher } from "../batching/index.js";
+import type { Logger } from "../log/index.js";
+import type { ErrorReason, RunnerMetrics } from "../metrics/index.js";
+import { SessionUnavailableError, type LoadedModel } from "../models/index.js";
+import { bearerMatcher } from "./auth.js";
+import { readBodyWithLimit } from "./body.js";
+import { problem } from "./problem.js";
 
 export interface ServedModel extends LoadedModel {
   batcher: DynamicBatcher;

@@ -3,7 +3,7 @@
  * says what went wrong; `error` repeats it because KServe v2 / Triton clients read that field.
  * Never a stack trace, never an echo of the request body.
  */
-import { PROBLEM_CONTENT_TYPE } from "../../../src/runner-protocol";
+import { PROBLEM_CONTENT_TYPE } from "@faceage/contracts/runner-protocol";
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",

@@ -9,15 +9,15 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
-import { parseModelCard, type ModelCard } from "../../../src/models/card";
-import type { BatchOutputs } from "../batching";
-import type { ExecutionProvider } from "../config";
-import type { Logger } from "../log";
-import { itemShapeOf, outputNamesOf, startSession, type SessionOptions } from "./session";
-import { SessionSupervisor, type RestartPolicy, type SessionState } from "./supervisor";
+import { parseModelCard, type ModelCard } from "@faceage/contracts/card";
+import type { BatchOutputs } from "../batching/index.js";
+import type { ExecutionProvider } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import { itemShapeOf, outputNamesOf, startSession, type SessionOptions } from "./session.js";
+import { SessionSupervisor, type RestartPolicy, type SessionState } from "./supervisor.js";
 
-export { itemShapeOf } from "./session";
-export { SessionUnavailableError } from "./session";
+export { itemShapeOf } from "./session.js";
+export { SessionUnavailableError } from "./session.js";
 
 export interface LoadedModel {
   card: ModelCard;

@@ -5,11 +5,11 @@
  * back is the supervisor's job (supervisor.ts).
  */
 import { Worker } from "node:worker_threads";
-import { cardOutputNames, type ModelCard } from "../../../src/models/card";
-import type { BatchOutputs } from "../batching";
-import type { ExecutionProvider } from "../config";
-import type { Logger } from "../log";
-import type { SessionWorkerData, SessionWorkerMessage, SessionWorkerReply } from "./session-worker";
+import { cardOutputNames, type ModelCard } from "@faceage/contracts/card";
+import type { BatchOutputs } from "../batching/index.js";
+import type { ExecutionProvider } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import type { SessionWorkerData, SessionWorkerMessage, SessionWorkerReply } from "./session-worker.js";
 
 /** The model has no running session right now (it died, or is being restarted): retry shortly. */
 export class SessionUnavailableError extends Error {
@@ -34,11 +34,19 @@ export interface Session {
   crash(): void;
 }
 
-// The runner runs under tsx; a worker thread does not inherit tsx's loader on Node 20, so the
-// worker is bootstrapped through tsx's API, resolved from this module.
-const WORKER_URL = new URL("./session-worker.ts", import.meta.url).href;
-const TSX_API = import.meta.resolve("tsx/esm/api");
-const WORKER_BOOTSTRAP = `import(${JSON.stringify(TSX_API)}).then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL)}, ${JSON.stringify(WORKER_URL)}))`;
+// Compiled (gpu-runner/dist, `npm -w gpu-runner start`, the image): the worker is the compiled
+// session-worker.js, started directly (it inherits the process's flags: --conditions).
+// From source under tsx (tests, `npm run runner`): a worker thread does not inherit tsx's loader
+// on Node 20, so the worker is bootstrapped through tsx's API, resolved from this module (tsx is
+// a devDependency: never resolved in the compiled runner).
+const COMPILED = import.meta.url.endsWith(".js");
+function newSessionWorker(workerData: SessionWorkerData, name: string): Worker {
+  if (COMPILED) return new Worker(new URL("./session-worker.js", import.meta.url), { workerData, name });
+  const workerUrl = new URL("./session-worker.ts", import.meta.url).href;
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ tsImport }) => tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(workerUrl)}))`;
+  return new Worker(bootstrap, { eval: true, workerData, name });
+}
 
 /** Providers that already failed in this process: not retried for every further model. */
 const unavailable = new Set<ExecutionProvider>();
@@ -70,7 +78,7 @@ export async function startSession(card: ModelCard, weights: Uint8Array, options
     intraOpThreads: options.intraOpThreads,
     intraOpSpinning: options.intraOpSpinning,
   };
-  const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData, name: `session:${card.name}` });
+  const worker = newSessionWorker(workerData, `session:${card.name}`);
 
   const ready = await new Promise<Extract<SessionWorkerReply, { type: "ready" }>>((resolve, reject) => {
     const onExit = (code: number) => reject(new Error(`${card.name}: session worker exited with ${code} during start`));

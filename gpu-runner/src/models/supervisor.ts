@@ -7,8 +7,8 @@
  * an orchestrator replaces the process (a lost GPU context often needs a new process); attempts
  * go on at the longest back-off in case none does.
  */
-import type { Logger } from "../log";
-import { SessionUnavailableError, type Session } from "./session";
+import type { Logger } from "../log/index.js";
+import { SessionUnavailableError, type Session } from "./session.js";
 
 export interface RestartPolicy {
   /** Wait before the first restart; doubled after each failed one. */

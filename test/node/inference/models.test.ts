@@ -5,7 +5,7 @@ import { createNodeBackend } from "../../../src/backends/node";
 import { createWebBackend } from "../../../src/backends/web";
 import { AttributeModel } from "../../../src/inference/model";
 import { labelVector } from "../../../src/inference/label-math";
-import { parseModelCard } from "../../../src/models/card";
+import { parseModelCard } from "@faceage/contracts/card";
 import { flipHorizontal, type RgbImage } from "../../../src/vision/image";
 
 // models/*.onnx are the exported models (committed, rewritten by each export); the vectors are

@@ -36,7 +36,7 @@ export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Pr
   const { loadCard, loadDetector, nodeBackend } = await import("../../../src/cli/node-models");
   const { AttributeModel } = await import("../../../src/inference/model");
   const { analyzePhoto } = await import("../../../src/inference/pipeline");
-  const { tierConfig } = await import("../../../src/models/card");
+  const { tierConfig } = await import("@faceage/contracts/card");
   await initDecodersForNode();
   const detector = await loadDetector();
   const models = await Promise.all(["models/TinyAgeNet.json", "models/ThinAgeNet.json"].map((c) => {

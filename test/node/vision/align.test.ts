@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDetector } from "../../../src/cli/node-models";
 import { readCsv } from "../../../src/cli/csv";
 import { REPO } from "../../../src/cli/paths";
-import { alignmentTemplateSchema } from "../../../src/models/card";
+import { alignmentTemplateSchema } from "@faceage/contracts/card";
 import { alignFace, applySimilarity, decodeImage, fitSimilarity, resize, warpSimilarity, type FaceDetector, type Point } from "../../../src/vision";
 import { DATA_DIR, facePhoto, hasData, meanAbsDiff } from "./fixtures";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { REPO } from "../../../src/cli/paths";
-import { alignmentTemplateSchema } from "../../../src/models/card";
+import { alignmentTemplateSchema } from "@faceage/contracts/card";
 
 // The committed templates (npm run derive-template) that export.py copies into the model cards.
 describe.each(["utkface", "mebeauty"])("training/templates/%s.json", (framing) => {

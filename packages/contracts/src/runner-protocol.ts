@@ -16,7 +16,7 @@
  * For the edge worker, the two calls it needs:
  *
  * ```ts
- * import { encodeInferRequest, decodeInferResponse } from "../runner-protocol";
+ * import { encodeInferRequest, decodeInferResponse } from "@faceage/contracts/runner-protocol";
  * const req = encodeInferRequest("ThinAgeNet", crops, [n, 64, 64, 3], { binary: true, outputs: ["probs", "value"] });
  * const res = await fetch(runnerUrl + req.path, {
  *   method: "POST", body: req.body,
