@@ -18,7 +18,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { REPO_ROOT, startStack } from "../scripts/stack";
+import { REPO_ROOT } from "../scripts/lib/repo";
+import { startStack } from "../scripts/lib/stack";
 import { withComment } from "../test/node/hardening/support";
 import { failures, measureLoad, type LoadResult } from "./support/load";
 

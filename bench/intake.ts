@@ -19,7 +19,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { unstable_dev } from "wrangler";
-import { localCompatibilityDate, REPO_ROOT } from "../scripts/stack";
+import { REPO_ROOT } from "../scripts/lib/repo";
+import { localCompatibilityDate } from "../scripts/lib/workerd";
 import { nodeRuntimeName, pickPhotos } from "./pipeline";
 import { median, now } from "./support/phases";
 

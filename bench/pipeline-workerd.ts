@@ -15,7 +15,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { unstable_dev } from "wrangler";
-import { localCompatibilityDate, REPO_ROOT } from "../scripts/stack";
+import { REPO_ROOT } from "../scripts/lib/repo";
+import { localCompatibilityDate } from "../scripts/lib/workerd";
 import { benchPipeline, loadNodePipeline, nodeRuntimeName, pickPhotos } from "./pipeline";
 import { formatPhases, median, now, PHASES, PREFIXES, summarise, type Phase, type Prefix } from "./support/phases";
 

@@ -9,7 +9,8 @@
  * 2. a model session thread killed (the runner's test hook) and restarted by the runner itself;
  * 3. the runner process killed (SIGKILL) and started again.
  */
-import { liveProcessesInGroup, type Stack } from "../../scripts/stack";
+import { liveProcessesInGroup } from "../../scripts/lib/processes";
+import type { Stack } from "../../scripts/lib/stack";
 import { startLoad, summarize, type LoadSpec, type Sample, type WindowSummary } from "./timeline";
 
 export interface FaultBench {

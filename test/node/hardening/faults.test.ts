@@ -1,5 +1,5 @@
 /**
- * Faults on the real local stack (scripts/stack.ts: the GPU runner process and the worker in
+ * Faults on the real local stack (scripts/lib/stack.ts: the GPU runner process and the worker in
  * `wrangler dev`): the runner is killed (SIGKILL) in the middle of a load, then a stand-in on its
  * port answers slowly, then with garbage, then the real runner comes back. Throughout, `standard`
  * answers 200 (route `edge-fallback` when the runner cannot answer) within its deadline plus the
@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startStack, type Stack } from "../../../scripts/stack";
+import { freePort } from "../../../scripts/lib/processes";
+import { startStack, type Stack } from "../../../scripts/lib/stack";
 import { createKey, health, Ledger, photos, pool, startStandIn, withComment } from "./support";
 
 const STANDARD_DEADLINE_MS = 1500;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../../../scripts/stack";
+import { startStack, type Stack } from "../../../scripts/lib/stack";
 import { createKey, photos } from "./support";
 
 const PLANS = JSON.stringify({

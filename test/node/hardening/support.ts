@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import http from "node:http";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { REPO_ROOT } from "../../../scripts/stack";
+import { REPO_ROOT } from "../../../scripts/lib/repo";
 
 export const DATA_DIR = process.env.DATA_DIR ? path.resolve(process.env.DATA_DIR) : path.resolve(REPO_ROOT, "../shared/datasets");
 

@@ -1,7 +1,7 @@
 /** Real face photos from the shared datasets (read at test time, never copied into the repo). */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { REPO_ROOT } from "../../../scripts/stack";
+import { REPO_ROOT } from "../../../scripts/lib/repo";
 
 export const DATA_DIR = process.env.DATA_DIR ? path.resolve(process.env.DATA_DIR) : path.resolve(REPO_ROOT, "../shared/datasets");
 export const ARTIFACTS = path.join(REPO_ROOT, "test/artifacts");

@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analysisSchema } from "../../../src/api/schemas";
 import type { Analysis } from "../../../src/client";
-import { startStack, type Stack } from "../../../scripts/stack";
+import { startStack, type Stack } from "../../../scripts/lib/stack";
 import { adultFacePhoto, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, facePhotoPath } from "./fixtures";
 
 let stack: Stack;
