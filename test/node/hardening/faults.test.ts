@@ -13,7 +13,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../scripts/lib/processes";
 import { startStack, type Stack } from "../../../scripts/lib/stack";
-import { createKey, health, Ledger, photos, pool, startStandIn, withComment } from "./support";
+import { startFaultRunner } from "../../support/fault-runner";
+import { createKey } from "../../support/keys";
+import { photos, withComment } from "../../support/photos";
+import { health, Ledger, pool } from "./support";
 
 const STANDARD_DEADLINE_MS = 1500;
 const ACCURATE_DEADLINE_MS = 4000;
@@ -111,7 +114,7 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
   }, 180_000);
 
   it("a slow runner: standard falls back at its deadline, accurate gives up at its own (each tier probes for itself) and then fails fast", async () => {
-    const standIn = await startStandIn(runnerPort, "slow", 20_000);
+    const standIn = await startFaultRunner({ port: runnerPort, fault: { mode: "slow", delayMs: 20_000 } });
     try {
       await sleep(BREAKER_OPEN_MS + 200);
       // The breaker lets a probe through to the (slow) stand-in; standard waits its deadline, no more.
@@ -141,7 +144,7 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
   }, 180_000);
 
   it("a runner returning garbage: standard falls back, accurate answers 503 (never 500)", async () => {
-    const standIn = await startStandIn(runnerPort, "garbage");
+    const standIn = await startFaultRunner({ port: runnerPort, fault: { mode: "garbage" } });
     try {
       const seen: number[] = [];
       for (let round = 0; round < 2; round++) {

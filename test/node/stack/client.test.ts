@@ -9,7 +9,7 @@ import type { analysisSchema, problemSchema } from "../../../src/api/schemas";
 import { analyze, ApiError, FaceAgeClient, type Analysis, type RetryEvent } from "../../../src/client";
 import { liveProcessesInGroup } from "../../../scripts/lib/processes";
 import { startStack, type Stack } from "../../../scripts/lib/stack";
-import { adultFacePhoto } from "./fixtures";
+import { adultFacePhoto } from "../../support/photos";
 
 let stack: Stack;
 let photo: Uint8Array;

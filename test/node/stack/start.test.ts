@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { freePort } from "../../../scripts/lib/processes";
 import { REPO_ROOT } from "../../../scripts/lib/repo";
-import { facePhotoPath } from "./fixtures";
+import { facePhotoPath } from "../../support/photos";
 
 /** Live (non-zombie) processes whose command line or environment contains one of the needles. */
 function processesMentioning(needles: string[]): number[] {
