@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDetector, readCsv, REPO } from "../../../src/cli/env";
 import { alignmentTemplateSchema } from "../../../src/models/card";
 import { alignFace, applySimilarity, decodeImage, fitSimilarity, resize, warpSimilarity, type FaceDetector, type Point } from "../../../src/vision";
-import { DATA_DIR, facePhoto, hasData, meanAbsDiff } from "./fixtures";
+import { DATA_DIR } from "../../support/datasets";
+import { describeWith } from "../../support/require-data";
+import { FACE_PHOTOS, facePhoto, meanAbsDiff } from "./fixtures";
 
 const template = (name: string) => alignmentTemplateSchema.parse(JSON.parse(readFileSync(`${REPO}/training/templates/${name}.json`, "utf8")));
 
@@ -27,7 +29,7 @@ describe("fitSimilarity", () => {
   });
 });
 
-describe.runIf(hasData)("alignFace on real photos", () => {
+describeWith("alignFace on real photos", { data: [FACE_PHOTOS, "utkface/labels.csv", "utkface/200", "utkface/64"] }, () => {
   let detector: FaceDetector;
   beforeAll(async () => {
     detector = await loadDetector();
