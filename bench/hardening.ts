@@ -11,7 +11,7 @@
  *    timeouts mixed in, a model session thread killed, the runner process killed and restarted;
  *    `standard`'s route mix and p50/p99 before, during and after each.
  *
- * The worker reaches the runner through the fault proxy (test/worker/support/fault-runner.ts),
+ * The worker reaches the runner through the fault proxy (test/support/fault-runner.ts),
  * which passes everything through except the faults scenario 4 asks of it.
  *
  *   npm run bench:hardening -- [--duration 10] [--connections 4] [--fuzz 150] [--fault-window 10]
@@ -210,7 +210,7 @@ loopback only, autocannon with ${connections} connections for ${durationS} s per
 \`accurate\` ${ACCURATE_DEADLINE_MS} ms (production's). Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, a small shared VM (other jobs paused
 for the run), so absolute numbers are modest and noisy. Real MEBeauty photos, each
 uncached request with unique bytes (a JPEG comment), so only the first row hits the cache. The
-worker reaches the runner through the fault proxy (\`test/worker/support/fault-runner.ts\`, a
+worker reaches the runner through the fault proxy (\`test/support/fault-runner.ts\`, a
 Node HTTP hop on loopback), which passes everything through outside the fault scenarios.
 
 | scenario | requests | req/s | p50 ms | p95 ms | p99 ms | statuses | answers by route | errors |
