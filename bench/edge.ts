@@ -14,12 +14,15 @@
  */
 import { spawnSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { REPO_ROOT, startStack } from "../scripts/stack";
-import { withComment } from "../test/node/hardening/support";
+import { REPO_ROOT } from "../scripts/lib/repo";
+import { startStack } from "../scripts/lib/stack";
+import { WRANGLER } from "../scripts/lib/workerd";
+import { createKey } from "../test/support/keys";
+import { photos as mebeautyPhotos, withComment } from "../test/support/photos";
 import { failures, measureLoad, type LoadResult } from "./support/load";
 
 
@@ -34,16 +37,6 @@ const { values: args } = parseArgs({
 });
 const durationS = Number(args.duration);
 const connections = Number(args.connections);
-const dataDir = process.env.DATA_DIR ? path.resolve(process.env.DATA_DIR) : path.resolve(REPO_ROOT, "../shared/datasets");
-
-function jpegs(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const p = path.join(dir, name);
-      return statSync(p).isDirectory() ? jpegs(p) : /\.jpe?g$/i.test(name) ? [p] : [];
-    });
-}
 
 interface Bundle {
   total: string;
@@ -56,7 +49,7 @@ interface Bundle {
 function bundleSize(): Bundle | null {
   const out = mkdtempSync(path.join(tmpdir(), "edge-dry-"));
   try {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {
+    const r = spawnSync(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", out], {
       cwd: REPO_ROOT,
       encoding: "utf8",
     });
@@ -76,18 +69,12 @@ function bundleSize(): Bundle | null {
 }
 
 async function main(): Promise<void> {
-  const photos = jpegs(path.join(dataDir, "mebeauty/photos")).slice(0, Number(args.photos)).map((f) => readFileSync(f));
-  if (photos.length === 0) throw new Error(`no photos in ${dataDir}/mebeauty/photos`);
+  const photos = mebeautyPhotos(Number(args.photos));
 
   // A key on a plan whose limits the bench cannot reach, created with the admin CLI in the
   // state folder the local worker will use.
   const state = mkdtempSync(path.join(tmpdir(), "edge-bench-"));
-  const created = spawnSync(process.execPath, ["--import", "tsx", "src/keys/cli.ts", "create", "--plan", "enterprise", "--name", "bench", "--persist-to", state, "--json"], {
-    cwd: REPO_ROOT,
-    encoding: "utf8",
-  });
-  if (created.status !== 0) throw new Error(`keys create failed: ${created.stderr}`);
-  const { key } = JSON.parse(created.stdout.trim().split("\n").pop()!) as { key: string };
+  const { key } = createKey(state, "enterprise", "bench");
 
   console.log("starting the local stack (runner on CPU + wrangler dev) ...");
   const stack = await startStack({

@@ -11,7 +11,7 @@
  *    timeouts mixed in, a model session thread killed, the runner process killed and restarted;
  *    `standard`'s route mix and p50/p99 before, during and after each.
  *
- * The worker reaches the runner through the fault proxy (test/worker/support/fault-runner.ts),
+ * The worker reaches the runner through the fault proxy (test/support/fault-runner.ts),
  * which passes everything through except the faults scenario 4 asks of it.
  *
  *   npm run bench:hardening -- [--duration 10] [--connections 4] [--fuzz 150] [--fault-window 10]
@@ -26,9 +26,12 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import fc from "fast-check";
 import sharp from "sharp";
-import { freePort, REPO_ROOT, startStack, type Stack } from "../scripts/stack";
-import { createKey, photos, withComment } from "../test/node/hardening/support";
-import { startFaultRunner } from "../test/worker/support/fault-runner";
+import { freePort } from "../scripts/lib/processes";
+import { REPO_ROOT } from "../scripts/lib/repo";
+import { startStack, type Stack } from "../scripts/lib/stack";
+import { startFaultRunner } from "../test/support/fault-runner";
+import { createKey } from "../test/support/keys";
+import { photos, withComment } from "../test/support/photos";
 import { accurateTimeouts, runnerKilled, sessionKilled, type FaultBench, type ScenarioResult } from "./support/fault-scenarios";
 import { faultReport } from "./support/fault-report";
 import { measureLoad, type LoadResult } from "./support/load";
@@ -207,7 +210,7 @@ loopback only, autocannon with ${connections} connections for ${durationS} s per
 \`accurate\` ${ACCURATE_DEADLINE_MS} ms (production's). Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, a small shared VM (other jobs paused
 for the run), so absolute numbers are modest and noisy. Real MEBeauty photos, each
 uncached request with unique bytes (a JPEG comment), so only the first row hits the cache. The
-worker reaches the runner through the fault proxy (\`test/worker/support/fault-runner.ts\`, a
+worker reaches the runner through the fault proxy (\`test/support/fault-runner.ts\`, a
 Node HTTP hop on loopback), which passes everything through outside the fault scenarios.
 
 | scenario | requests | req/s | p50 ms | p95 ms | p99 ms | statuses | answers by route | errors |

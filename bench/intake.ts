@@ -19,10 +19,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { unstable_dev } from "wrangler";
-import { localCompatibilityDate, REPO_ROOT } from "../scripts/stack";
+import { REPO_ROOT } from "../scripts/lib/repo";
+import { withComment } from "../test/support/photos";
+import { median } from "../test/support/stats";
 import { nodeRuntimeName, pickPhotos } from "./pipeline";
-import { median, now } from "./support/phases";
+import { now } from "./support/phases";
+import { startBenchWorker } from "./support/workerd";
 
 const { values: args } = parseArgs({
   options: {
@@ -43,9 +45,6 @@ const PHASES = ["decode", "detect", "align", "infer", "total"] as const;
 type Phases = Record<(typeof PHASES)[number], number>;
 const STAGES = ["limiter", "hash", "cache"] as const;
 
-process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
-process.env.WRANGLER_SEND_METRICS = "false";
-
 const SETS = ["400px", "12MP"] as const;
 type Report = Awaited<ReturnType<typeof measure>>;
 
@@ -53,29 +52,13 @@ async function measure() {
   const small = await pickPhotos(count);
   const large = await Promise.all(small.map(async (p) => new Uint8Array(await sharp(p).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).toBuffer())));
   const sets: Record<(typeof SETS)[number], Uint8Array[]> = { "400px": small, "12MP": large };
-  const compat = await localCompatibilityDate();
 
   /** A copy of a JPEG with a unique COM segment after SOI: same pixels, new hash (a cache miss). */
   let serial = 0;
-  function unique(jpeg: Uint8Array): Uint8Array {
-    const tag = new TextEncoder().encode(`bench-${process.pid}-${++serial}`);
-    const out = new Uint8Array(jpeg.length + 4 + tag.length);
-    out.set(jpeg.subarray(0, 2));
-    out.set([0xff, 0xfe, 0, tag.length + 2], 2);
-    out.set(tag, 6);
-    out.set(jpeg.subarray(2), 6 + tag.length);
-    return out;
-  }
+  const unique = (jpeg: Uint8Array) => withComment(jpeg, `bench-${process.pid}-${++serial}`);
 
   // ---- workerd, per phase ----
-  const bench = await unstable_dev(path.join(REPO_ROOT, "bench/workerd/worker.ts"), {
-    config: path.join(REPO_ROOT, "bench/workerd/wrangler.toml"),
-    ip: "127.0.0.1",
-    local: true,
-    logLevel: "warn",
-    compatibilityDate: compat.date,
-    experimental: { disableExperimentalWarning: true },
-  });
+  const { worker: bench, compatibilityDate } = await startBenchWorker();
   const workerd: Record<string, Phases & { stages?: Record<string, number> }> = {};
   const failures: Record<string, string> = {};
   try {
@@ -136,14 +119,10 @@ async function measure() {
   }
 
   // ---- the API, whole requests ----
-  const api = await unstable_dev(path.join(REPO_ROOT, "src/worker.ts"), {
-    config: path.join(REPO_ROOT, "wrangler.toml"),
-    ip: "127.0.0.1",
-    local: true,
-    logLevel: "warn",
-    compatibilityDate: compat.date,
-    vars: { PLANS: { free: { per_minute: 100000, per_day: 10000000, max_batch: 4 }, pro: { per_minute: 600, per_day: 100000, max_batch: 16 } } as unknown as string },
-    experimental: { disableExperimentalWarning: true },
+  const { worker: api } = await startBenchWorker({
+    script: "src/worker.ts",
+    config: "wrangler.toml",
+    vars: { PLANS: { free: { per_minute: 100000, per_day: 10000000, max_batch: 4 }, pro: { per_minute: 600, per_day: 100000, max_batch: 16 } } },
   });
   const apiResults: Record<string, { latency_ms: number; timing_ms: number; faces: number }> = {};
   try {
@@ -178,7 +157,7 @@ async function measure() {
     label: args.label,
     command: `npx tsx bench/intake.ts --images ${count} --repeat ${repeat} --inner ${inner} --label ${args.label}${args.before ? ` --before ${args.before}` : ""}`,
     node_runtime: `${await nodeRuntimeName()}, 1 intra-op thread`,
-    workerd_runtime: `workerd (local wrangler dev), compatibility date ${compat.date}`,
+    workerd_runtime: `workerd (local wrangler dev), compatibility date ${compatibilityDate}`,
     images: count,
     workerd,
     node,

@@ -14,10 +14,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { unstable_dev } from "wrangler";
-import { localCompatibilityDate, REPO_ROOT } from "../scripts/stack";
+import { REPO_ROOT } from "../scripts/lib/repo";
+import { median } from "../test/support/stats";
 import { benchPipeline, loadNodePipeline, nodeRuntimeName, pickPhotos } from "./pipeline";
-import { formatPhases, median, now, PHASES, PREFIXES, summarise, type Phase, type Prefix } from "./support/phases";
+import { formatPhases, now, PHASES, PREFIXES, summarise, type Phase, type Prefix } from "./support/phases";
+import { startBenchWorker } from "./support/workerd";
 
 const { values: args } = parseArgs({
   options: {
@@ -33,20 +34,8 @@ const inner = Number(args.inner);
 const flip = !args["no-flip"];
 const EDGE_CARDS = ["models/TinyAgeNet.json", "models/TinyAttNet.json"];
 
-// Offline-friendly, as scripts/stack.ts: a placeholder Request.cf instead of fetching one, no telemetry.
-process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
-process.env.WRANGLER_SEND_METRICS = "false";
-
 const photos = await pickPhotos(count);
-const compat = await localCompatibilityDate();
-const worker = await unstable_dev(path.join(REPO_ROOT, "bench/workerd/worker.ts"), {
-  config: path.join(REPO_ROOT, "bench/workerd/wrangler.toml"),
-  ip: "127.0.0.1",
-  local: true,
-  logLevel: "warn",
-  compatibilityDate: compat.date,
-  experimental: { disableExperimentalWarning: true },
-});
+const { worker, compatibilityDate } = await startBenchWorker();
 
 async function timePrefix(photo: Uint8Array, until: Prefix): Promise<{ ms: number; faces: number }> {
   const t = now();
@@ -76,7 +65,7 @@ try {
     total: step("none", "infer"),
   };
   const baselineMs = median(step("none", "baseline").map(([v]) => v));
-  workerd = { runtime: `workerd (local wrangler dev, onnxruntime-web WASM), compatibility date ${compat.date}`, faces, ...summarise(samples, baselineMs) };
+  workerd = { runtime: `workerd (local wrangler dev, onnxruntime-web WASM), compatibility date ${compatibilityDate}`, faces, ...summarise(samples, baselineMs) };
 } finally {
   await worker.stop();
 }

@@ -15,7 +15,8 @@ import { analyzeImage } from "../src/inference/pipeline";
 import type { AttributeModel } from "../src/inference/model";
 import { decodeImage } from "../src/vision/decode";
 import type { FaceDetector } from "../src/vision/detect";
-import { baselineWorkload, formatPhases, median, now, PHASES, summarise, type Phase } from "./support/phases";
+import { median } from "../test/support/stats";
+import { baselineWorkload, formatPhases, now, PHASES, summarise, type Phase } from "./support/phases";
 
 export interface BenchReport {
   runtime: string;

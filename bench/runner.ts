@@ -20,6 +20,7 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { decodeInferResponse, encodeInferRequest } from "@faceage/contracts/runner-protocol";
 import { loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "../gpu-runner/test/runner-process";
+import { percentile } from "../test/support/stats";
 
 const { values: args } = parseArgs({
   options: {
@@ -58,12 +59,6 @@ interface Point {
   requests: number;
   errors: number;
   meanBatch: number;
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i];
 }
 
 async function metricsText(runner: RunnerProcess): Promise<string> {
@@ -151,8 +146,8 @@ async function measure(runners: Record<"off" | "on", RunnerProcess>, bodies: Bod
       concurrency,
       mode,
       facesPerS: faces / seconds,
-      p50: quantile(latencies, 0.5),
-      p95: quantile(latencies, 0.95),
+      p50: percentile(latencies, 0.5),
+      p95: percentile(latencies, 0.95),
       requests: latencies.length,
       errors: samples.reduce((t, s) => t + s.errors, 0),
       meanBatch: batches[mode].rows / Math.max(1, batches[mode].runs),

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import sharp from "sharp";
-import { REPO_ROOT } from "./stack";
+import { REPO_ROOT } from "./lib/repo";
 
 export const HOSTILE_DIR = join(REPO_ROOT, "test/fixtures/hostile");
 

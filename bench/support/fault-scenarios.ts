@@ -9,7 +9,8 @@
  * 2. a model session thread killed (the runner's test hook) and restarted by the runner itself;
  * 3. the runner process killed (SIGKILL) and started again.
  */
-import { liveProcessesInGroup, type Stack } from "../../scripts/stack";
+import { liveProcessesInGroup } from "../../scripts/lib/processes";
+import type { Stack } from "../../scripts/lib/stack";
 import { startLoad, summarize, type LoadSpec, type Sample, type WindowSummary } from "./timeline";
 
 export interface FaultBench {
@@ -62,6 +63,21 @@ function firstGpuAfter(samples: Sample[], from: number): number | undefined {
   return samples.filter((s) => s.start >= from && s.route === "gpu").sort((a, b) => a.start - b.start)[0]?.start;
 }
 
+/** A window after `t2`, then the load's samples and its three windows: before `t1`, `during` (`t1` to `t2`), after. */
+async function windowsAround(standard: ReturnType<typeof startLoad>, w: number, t1: number, t2: number, during: string): Promise<{ samples: Sample[]; windows: ScenarioWindow[] }> {
+  await sleep(w);
+  const t3 = standard.now();
+  const samples = await standard.stop();
+  return {
+    samples,
+    windows: [
+      { name: "before", summary: summarize(samples, 1000, t1) },
+      { name: during, summary: summarize(samples, t1, t2) },
+      { name: "after", summary: summarize(samples, t2, t3) },
+    ],
+  };
+}
+
 export async function accurateTimeouts(b: FaultBench): Promise<ScenarioResult> {
   const w = b.windowS * 1000;
   const standard = b.load("tier=standard", b.standardConnections);
@@ -104,17 +120,11 @@ export async function sessionKilled(b: FaultBench): Promise<ScenarioResult> {
   const down = await until(async () => !(await ready(b)()), 5000);
   const back = await until(ready(b), 60_000);
   const t2 = standard.now();
-  await sleep(w);
-  const t3 = standard.now();
-  const samples = await standard.stop();
+  const { samples, windows } = await windowsAround(standard, w, t1, t2, "session down, until ready again");
   const firstGpu = firstGpuAfter(samples, t2);
   return {
     name: "model session thread killed (ThinAgeNet), restarted by the runner",
-    windows: [
-      { name: "before", summary: summarize(samples, 1000, t1) },
-      { name: "session down, until ready again", summary: summarize(samples, t1, t2) },
-      { name: "after", summary: summarize(samples, t2, t3) },
-    ],
+    windows,
     notes: [
       `readiness went down: ${down}; ready again ${back ? `${((t2 - t1) / 1000).toFixed(1)} s after the kill` : "never (within 60 s)"}`,
       `first standard answer from the runner ${firstGpu === undefined ? "never" : `${((firstGpu - t1) / 1000).toFixed(1)} s`} after the kill`,
@@ -133,17 +143,11 @@ export async function runnerKilled(b: FaultBench): Promise<ScenarioResult> {
   await sleep(100); // the child's exit event, so the stack sees it gone
   await b.stack.startRunner();
   const t2 = standard.now();
-  await sleep(w);
-  const t3 = standard.now();
-  const samples = await standard.stop();
+  const { samples, windows } = await windowsAround(standard, w, t1, t2, "runner down, until started and ready");
   const firstGpu = firstGpuAfter(samples, t2);
   return {
     name: "runner process killed (SIGKILL) and started again",
-    windows: [
-      { name: "before", summary: summarize(samples, 1000, t1) },
-      { name: "runner down, until started and ready", summary: summarize(samples, t1, t2) },
-      { name: "after", summary: summarize(samples, t2, t3) },
-    ],
+    windows,
     notes: [
       `runner ready again ${((t2 - t1) / 1000).toFixed(1)} s after the kill (a new process loading its models)`,
       `first standard answer from the runner ${firstGpu === undefined ? "never" : `${((firstGpu - t2) / 1000).toFixed(1)} s`} after it was ready (the breaker's open period, then a probe)`,

@@ -4,7 +4,7 @@
  * `durationS`, counting every answer by HTTP status and by where it came from (`cache`, or its
  * route: `edge`, `gpu`, `edge-fallback`). Shared by bench/edge.ts and bench/hardening.ts.
  */
-import { percentile } from "../../test/node/hardening/support";
+import { percentile } from "../../test/support/stats";
 
 type Autocannon = (opts: Record<string, unknown>) => {
   on(event: "response", fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;

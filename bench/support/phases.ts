@@ -1,8 +1,11 @@
 /**
  * What the per-phase pipeline benches share, runtime-agnostic (no Node APIs, so the workerd bench
- * worker imports it too): the phase names, the statistics, and the fixed JS workload every phase
- * is divided by so that figures from different runtimes and machines compare.
+ * worker imports it too): the phase names, their summary (statistics from test/support/stats.ts),
+ * and the fixed JS workload every phase is divided by so that figures from different runtimes and
+ * machines compare.
  */
+import { median, percentile } from "../../test/support/stats";
+
 export type Phase = "decode" | "detect" | "align" | "infer" | "total";
 export const PHASES: Phase[] = ["decode", "detect", "align", "infer", "total"];
 
@@ -11,17 +14,6 @@ export const PREFIXES = ["none", "baseline", "decode", "detect", "align", "infer
 export type Prefix = (typeof PREFIXES)[number];
 
 export const now = () => globalThis.performance?.now() ?? Date.now();
-
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-export function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-}
 
 /** A fixed CPU-bound workload (64x64 float matrix products). Returns a checksum, not a time. */
 export function baselineWork(): number {
@@ -50,7 +42,7 @@ export function baselineWorkload(): number {
 export function summarise(samples: Record<Phase, number[][]>, baselineMs: number) {
   const perImage = (p: Phase) => samples[p].map(median);
   const median_ms = Object.fromEntries(PHASES.map((p) => [p, median(perImage(p))])) as Record<Phase, number>;
-  const p90_ms = Object.fromEntries(PHASES.map((p) => [p, quantile(perImage(p), 0.9)])) as Record<Phase, number>;
+  const p90_ms = Object.fromEntries(PHASES.map((p) => [p, percentile(perImage(p), 0.9)])) as Record<Phase, number>;
   const ratio_to_baseline = Object.fromEntries(PHASES.map((p) => [p, median_ms[p] / baselineMs])) as Record<Phase, number>;
   return { median_ms, p90_ms, baseline_ms: baselineMs, ratio_to_baseline };
 }

@@ -3,7 +3,7 @@
  * route, so that one continuous load can be cut into windows around events (a fault injected, a
  * runner back) and each window summarised: how many answers, which routes, p50/p99.
  */
-import { percentile } from "../../test/node/hardening/support";
+import { percentile } from "../../test/support/stats";
 
 export interface Sample {
   /** ms since the load started. */

@@ -4,7 +4,7 @@
  * (never copied into the repository) and derives the other inputs from them, and runs the Node
  * path (onnxruntime-node) on a photo so the workerd tests can check the edge gives the same ages.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import sharp from "sharp";
 import type { TestProject } from "vitest/node";
@@ -15,8 +15,9 @@ import { AttributeModel } from "../../src/inference/model";
 import { analyzePhoto } from "../../src/inference/pipeline";
 import { tierConfig } from "@faceage/contracts/card";
 import { nodeBackend } from "../../src/cli/node-models";
-import { adultFacePhoto } from "../node/stack/fixtures";
-import { startFaultRunner } from "./support/fault-runner";
+import { DATA_DIR, datasetImages } from "../support/datasets";
+import { startFaultRunner } from "../support/fault-runner";
+import { adultFacePhoto } from "../support/photos";
 
 export const RUNNER_SECRET = "workerd-tests-runner-secret-0123456789";
 
@@ -57,18 +58,6 @@ declare module "vitest" {
   }
 }
 
-const DATA_DIR = process.env.DATA_DIR ? resolve(process.env.DATA_DIR) : resolve(import.meta.dirname, "../../../shared/datasets");
-
-function photos(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...photos(p));
-    else if (/\.jpe?g$/i.test(name)) out.push(p);
-  }
-  return out;
-}
-
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -90,7 +79,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const thin = loadCard("models/ThinAgeNet.json");
   const thinAge = await AttributeModel.create(thin.card, thin.model, nodeBackend());
   // A real photo with one face every age model calls clearly adult (so beauty is given).
-  const photo = (await adultFacePhoto(photos(join(DATA_DIR, "mebeauty/photos")).slice(0, 60))).bytes;
+  const photo = (await adultFacePhoto(datasetImages("mebeauty/photos").slice(0, 60))).bytes;
   // Each tier as its card says it runs (serving.tiers), for the worker's answers to match.
   const result = await analyzePhoto(photo, detector, [tinyAge], { ...tierConfig(card, "fast"), maxFaces: 5 });
   const standard = await analyzePhoto(photo, detector, [thinAge], { ...tierConfig(thin.card, "standard"), maxFaces: 5 });
@@ -118,7 +107,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!child) throw new Error(`no one-face photo of a young child among AAF's in ${DATA_DIR}`);
 
   // Several faces: three AAF photos side by side.
-  const aaf = photos(join(DATA_DIR, "aaf/faces")).slice(0, 3);
+  const aaf = datasetImages("aaf/faces").slice(0, 3);
   const tiles = await Promise.all(aaf.map((f) => sharp(f).resize(232, 295, { fit: "fill" }).toBuffer()));
   const group = await sharp({ create: { width: 232 * 3, height: 295, channels: 3, background: "#808080" } })
     .composite(tiles.map((input, i) => ({ input, left: i * 232, top: 0 })))
@@ -126,7 +115,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     .toBuffer();
 
   // Twenty faces, for fan-out: two rows of ten AAF photos, a layout BlazeFace finds all of.
-  const crowdFiles = photos(join(DATA_DIR, "aaf/faces")).slice(0, 20);
+  const crowdFiles = datasetImages("aaf/faces").slice(0, 20);
   const crowdTiles = await Promise.all(crowdFiles.map((f) => sharp(f).resize(232, 295, { fit: "fill" }).toBuffer()));
   const crowd = await sharp({ create: { width: 232 * 10, height: 295 * 2, channels: 3, background: "#808080" } })
     .composite(crowdTiles.map((input, i) => ({ input, left: (i % 10) * 232, top: Math.floor(i / 10) * 295 })))

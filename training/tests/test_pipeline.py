@@ -6,11 +6,10 @@ import pytest
 import torch
 
 from training.dldl import export, restore, train
-from training.dldl.data import data_dir
 
 
-@pytest.mark.skipif(not (data_dir() / "utkface" / "labels.csv").exists(), reason="datasets not mounted")
-def test_train_export_and_card(tmp_path):
+def test_train_export_and_card(tmp_path, require_data):
+    require_data("utkface/labels.csv", "utkface/64")
     run = tmp_path / "run"
     result = train.main(["--dataset", "utkface", "--arch", "tiny", "--epochs", "2", "--limit", "96", "--batch", "32",
                          "--bf16", "--out", str(run)])

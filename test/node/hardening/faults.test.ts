@@ -1,5 +1,5 @@
 /**
- * Faults on the real local stack (scripts/stack.ts: the GPU runner process and the worker in
+ * Faults on the real local stack (scripts/lib/stack.ts: the GPU runner process and the worker in
  * `wrangler dev`): the runner is killed (SIGKILL) in the middle of a load, then a stand-in on its
  * port answers slowly, then with garbage, then the real runner comes back. Throughout, `standard`
  * answers 200 (route `edge-fallback` when the runner cannot answer) within its deadline plus the
@@ -11,8 +11,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startStack, type Stack } from "../../../scripts/stack";
-import { createKey, health, Ledger, photos, pool, startStandIn, withComment } from "./support";
+import { freePort } from "../../../scripts/lib/processes";
+import { startStack, type Stack } from "../../../scripts/lib/stack";
+import { startFaultRunner } from "../../support/fault-runner";
+import { createKey } from "../../support/keys";
+import { photos, withComment } from "../../support/photos";
+import { health, Ledger, pool } from "./support";
 
 const STANDARD_DEADLINE_MS = 1500;
 const ACCURATE_DEADLINE_MS = 4000;
@@ -110,7 +114,7 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
   }, 180_000);
 
   it("a slow runner: standard falls back at its deadline, accurate gives up at its own (each tier probes for itself) and then fails fast", async () => {
-    const standIn = await startStandIn(runnerPort, "slow", 20_000);
+    const standIn = await startFaultRunner({ port: runnerPort, fault: { mode: "slow", delayMs: 20_000 } });
     try {
       await sleep(BREAKER_OPEN_MS + 200);
       // The breaker lets a probe through to the (slow) stand-in; standard waits its deadline, no more.
@@ -140,7 +144,7 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
   }, 180_000);
 
   it("a runner returning garbage: standard falls back, accurate answers 503 (never 500)", async () => {
-    const standIn = await startStandIn(runnerPort, "garbage");
+    const standIn = await startFaultRunner({ port: runnerPort, fault: { mode: "garbage" } });
     try {
       const seen: number[] = [];
       for (let round = 0; round < 2; round++) {

@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, type Stack } from "../../../scripts/stack";
-import { createKey, photos } from "./support";
+import { startStack, type Stack } from "../../../scripts/lib/stack";
+import { createKey } from "../../support/keys";
+import { photos } from "../../support/photos";
 
 const PLANS = JSON.stringify({
   free: { per_minute: 10, per_day: 500, max_batch: 4 },

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initDecodersForNode } from "../../../src/cli/node-decoders";
@@ -8,11 +8,10 @@ import { evaluate } from "../../../src/cli/eval";
 import { AttributeModel, analyzePhoto, alignForModel } from "../../../src/inference";
 import { createWebBackend } from "../../../src/backends/web";
 import { decodeImage, FaceDetector } from "../../../src/vision";
-import { facePhoto, hasData } from "../vision/fixtures";
+import { describeWith } from "../../support/require-data";
+import { FACE_PHOTOS, facePhoto } from "../vision/fixtures";
 
-const haveModels = ["TinyAgeNet", "TinyAttNet"].every((n) => existsSync(join(REPO, "models", `${n}.onnx`)));
-
-describe.runIf(hasData && haveModels)("photo pipeline (decode -> detect -> align -> infer)", () => {
+describeWith("photo pipeline (decode -> detect -> align -> infer)", { data: [FACE_PHOTOS, "utkface/labels.csv", "utkface/200", "mebeauty/scores.csv", "mebeauty/photos"], models: ["TinyAgeNet", "TinyAttNet"] }, () => {
   let detector: FaceDetector;
   let models: AttributeModel[];
   beforeAll(async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../../scripts/stack";
+import { REPO_ROOT } from "../../../scripts/lib/repo";
 
 const state = mkdtempSync(path.join(tmpdir(), "keys-cli-"));
 afterAll(() => rmSync(state, { recursive: true, force: true }));

@@ -7,8 +7,9 @@ import type { z } from "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import type { analysisSchema, problemSchema } from "../../../src/api/schemas";
 import { analyze, ApiError, FaceAgeClient, type Analysis, type RetryEvent } from "../../../src/client";
-import { liveProcessesInGroup, startStack, type Stack } from "../../../scripts/stack";
-import { adultFacePhoto } from "./fixtures";
+import { liveProcessesInGroup } from "../../../scripts/lib/processes";
+import { startStack, type Stack } from "../../../scripts/lib/stack";
+import { adultFacePhoto } from "../../support/photos";
 
 let stack: Stack;
 let photo: Uint8Array;

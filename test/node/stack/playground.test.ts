@@ -1,7 +1,7 @@
 /**
  * The playground in real headless Chromium against the real local stack (runner on CPU, worker
  * in local workerd): upload a real photo, see boxes, ages, the distribution chart and score maps,
- * switch tiers, see a problem document rendered. Screenshots go to test/artifacts/ (git-ignored).
+ * switch tiers, see a problem document rendered. Screenshots go to $TEST_ARTIFACTS (default: faceage-test-artifacts/ in the temporary directory).
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -11,8 +11,9 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analysisSchema } from "../../../src/api/schemas";
 import type { Analysis } from "../../../src/client";
-import { startStack, type Stack } from "../../../scripts/stack";
-import { adultFacePhoto, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, facePhotoPath } from "./fixtures";
+import { startStack, type Stack } from "../../../scripts/lib/stack";
+import { adultFacePhoto, facePhotoPath } from "../../support/photos";
+import { ARTIFACTS, CHROMIUM, CHROMIUM_ARGS } from "./fixtures";
 
 let stack: Stack;
 let context: BrowserContext;

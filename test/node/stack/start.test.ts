@@ -8,8 +8,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { freePort, REPO_ROOT } from "../../../scripts/stack";
-import { facePhotoPath } from "./fixtures";
+import { freePort } from "../../../scripts/lib/processes";
+import { REPO_ROOT } from "../../../scripts/lib/repo";
+import { facePhotoPath } from "../../support/photos";
 
 /** Live (non-zombie) processes whose command line or environment contains one of the needles. */
 function processesMentioning(needles: string[]): number[] {

@@ -6,7 +6,9 @@ import { readCsv } from "../../../src/cli/csv";
 import { REPO } from "../../../src/cli/paths";
 import { alignmentTemplateSchema } from "@faceage/contracts/card";
 import { alignFace, applySimilarity, decodeImage, fitSimilarity, resize, warpSimilarity, type FaceDetector, type Point } from "../../../src/vision";
-import { DATA_DIR, facePhoto, hasData, meanAbsDiff } from "./fixtures";
+import { DATA_DIR } from "../../support/datasets";
+import { describeWith } from "../../support/require-data";
+import { FACE_PHOTOS, facePhoto, meanAbsDiff } from "./fixtures";
 
 const template = (name: string) => alignmentTemplateSchema.parse(JSON.parse(readFileSync(`${REPO}/training/templates/${name}.json`, "utf8")));
 
@@ -29,7 +31,7 @@ describe("fitSimilarity", () => {
   });
 });
 
-describe.runIf(hasData)("alignFace on real photos", () => {
+describeWith("alignFace on real photos", { data: [FACE_PHOTOS, "utkface/labels.csv", "utkface/200", "utkface/64"] }, () => {
   let detector: FaceDetector;
   beforeAll(async () => {
     detector = await loadDetector();

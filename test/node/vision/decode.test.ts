@@ -2,7 +2,8 @@ import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initDecodersForNode } from "../../../src/cli/node-decoders";
 import { decodeImage, ImageError, sniffImageType } from "../../../src/vision";
-import { facePhoto, hasData, meanAbsDiff } from "./fixtures";
+import { describeWith } from "../../support/require-data";
+import { FACE_PHOTOS, facePhoto, meanAbsDiff } from "./fixtures";
 
 /** Upright RGB pixels of an encoded image as libvips (sharp) sees them: the reference decoder. */
 async function reference(bytes: Uint8Array, background = "#ffffff") {
@@ -18,7 +19,7 @@ async function expectImageError(bytes: Uint8Array, kind: string, options = {}) {
   expect((error as ImageError).kind).toBe(kind);
 }
 
-describe.runIf(hasData)("decodeImage on real photos", () => {
+describeWith("decodeImage on real photos", { data: [FACE_PHOTOS] }, () => {
   const photo = facePhoto(3);
 
   it("decodes a baseline JPEG like libjpeg does", async () => {

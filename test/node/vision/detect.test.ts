@@ -4,7 +4,9 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDetector } from "../../../src/cli/node-models";
 import { decodeImage, type Face, type FaceDetector } from "../../../src/vision";
-import { DATA_DIR, facePhoto, hasData, listImages } from "./fixtures";
+import { DATA_DIR, listImages } from "../../support/datasets";
+import { describeWith } from "../../support/require-data";
+import { FACE_PHOTOS, facePhoto } from "./fixtures";
 
 /** Eyes above nose above mouth, right eye left of left eye in the image, landmarks in the box. */
 function expectPlausible(face: Face, label: string) {
@@ -24,7 +26,7 @@ function expectPlausible(face: Face, label: string) {
   expect(face.score).toBeGreaterThanOrEqual(0.5);
 }
 
-describe.runIf(hasData)("FaceDetector (BlazeFace) on real photos", () => {
+describeWith("FaceDetector (BlazeFace) on real photos", { data: [FACE_PHOTOS, "mebeauty/photos"] }, () => {
   let detector: FaceDetector;
   beforeAll(async () => {
     detector = await loadDetector();

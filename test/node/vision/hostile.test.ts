@@ -12,7 +12,8 @@ import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { REPO } from "../../../src/cli/paths";
 import type { HostileEntry } from "../../../scripts/hostile-corpus";
-import { facePhoto, hasData } from "./fixtures";
+import { describeWith } from "../../support/require-data";
+import { FACE_PHOTOS, facePhoto } from "./fixtures";
 
 const HOSTILE = join(REPO, "test/fixtures/hostile");
 const RSS_BUDGET_MB = 64;
@@ -35,7 +36,7 @@ function measure(warm: string, files: string[]): Measurement[] {
   return out.trim().split("\n").map((l) => JSON.parse(l) as Measurement);
 }
 
-describe.runIf(hasData)("decoding stays within its memory and time budget", () => {
+describeWith("decoding stays within its memory and time budget", { data: [FACE_PHOTOS] }, () => {
   it("every hostile file is refused (or its harmless part ignored) within 64 MB and 1 s; a 12 MP JPEG too", async () => {
     const manifest = JSON.parse(readFileSync(join(HOSTILE, "manifest.json"), "utf8")) as HostileEntry[];
     const dir = mkdtempSync(join(tmpdir(), "hostile-"));

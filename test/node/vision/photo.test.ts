@@ -9,7 +9,8 @@ import { loadDetector } from "../../../src/cli/node-models";
 import { alignFace, alignInView, detectFaces, faceViews, Photo, type FaceDetector, type RgbImage } from "../../../src/vision";
 import { boxDownscale } from "../../../src/vision/photo";
 import { loadCard } from "../../../src/cli/node-models";
-import { facePhoto, hasData, meanAbsDiff } from "./fixtures";
+import { describeWith } from "../../support/require-data";
+import { FACE_PHOTOS, facePhoto, meanAbsDiff } from "./fixtures";
 
 async function reference(bytes: Uint8Array): Promise<RgbImage> {
   const { data, info } = await sharp(bytes).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -22,7 +23,7 @@ function crop(image: RgbImage, x: number, y: number, w: number, h: number): RgbI
   return { width: w, height: h, data };
 }
 
-describe.runIf(hasData)("Photo: preview and face regions", () => {
+describeWith("Photo: preview and face regions", { data: [FACE_PHOTOS] }, () => {
   let detector: FaceDetector;
   beforeAll(async () => {
     detector = await loadDetector();

@@ -4,6 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
 import { KeyStore } from "../../../src/keys/api-keys";
 import { app } from "../../../src/worker";
+import type { FaultMode } from "../../support/fault-runner";
 
 export const fixtures = inject("fixtures");
 
@@ -70,10 +71,9 @@ export interface Problem {
   errors?: { name: string; reason: string }[];
 }
 
-type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
 
 /**
- * Controls a virtual runner of the fault proxy (test/worker/support/fault-runner.ts): `mode` for
+ * Controls a virtual runner of the fault proxy (test/support/fault-runner.ts): `mode` for
  * the next `count` requests (all of them without), then `then` (default pass).
  */
 export async function setFault(name: string, mode: FaultMode, delayMs = 0, count?: number, then?: { mode: FaultMode; delayMs?: number }, minRows?: number): Promise<void> {

@@ -1,10 +1,16 @@
 /**
- * A fault-injecting stand-in for the GPU runner: an HTTP proxy in front of the real runner that
- * can be told, per virtual runner (`/r/<name>/...`), to pass requests through, answer slowly,
- * fail with 500, return garbage, drop the connection, or stream a huge answer (`huge`: 200, 64 MiB
- * in 64 KiB chunks without Content-Length, or until the client hangs up). Only the faults are
- * simulated; every answer that gets through comes from the real runner. A caller that hangs up is
- * passed on: the upstream request is aborted too, as a transparent proxy would.
+ * The one fake GPU runner of the tests and benches: a fault-injecting HTTP proxy in front of the
+ * real runner that can be told, per virtual runner (`/r/<name>/...`; any other path is the virtual
+ * runner "default"), to pass requests through, answer slowly, fail with 500, return garbage, drop
+ * the connection, or stream a huge answer (`huge`: 200, 64 MiB in 64 KiB chunks without
+ * Content-Length, or until the client hangs up). Only the faults are simulated; every answer that
+ * gets through comes from the real runner. A caller that hangs up is passed on: the upstream
+ * request is aborted too, as a transparent proxy would.
+ *
+ * Without an upstream it stands in for a runner that is up but cannot serve, on the port it is
+ * given (the real runner's, once that is stopped): what would pass through is answered 503, so
+ * `slow` holds each request for `delayMs` and then answers 503, and `garbage` answers 200 with
+ * bodies that look like, but are not, KServe v2 inference responses.
  *
  *   POST /control/<name>  {"mode": "pass" | "slow" | "error" | "garbage" | "drop" | "huge", "delayMs"?: n,
  *                          "count"?: n, "then"?: {"mode", "delayMs"?}, "minRows"?: n}
@@ -36,7 +42,33 @@ interface VirtualRunner {
 
 const PASS: Fault = { mode: "pass", delayMs: 0 };
 
-export async function startFaultRunner(upstream: string): Promise<{ url: string; close(): Promise<void> }> {
+export interface FaultRunnerOptions {
+  /** The real runner's base URL; without one, what would pass through is answered 503. */
+  upstream?: string;
+  /** The port to listen on (127.0.0.1); default: one the OS picks. */
+  port?: number;
+  /** The fault of the virtual runner "default" (the paths outside /r/<name>/) from the start. */
+  fault?: { mode: FaultMode; delayMs?: number };
+}
+
+export interface FaultRunner {
+  url: string;
+  /** Requests that reached a virtual runner so far (default: "default"). */
+  requests(name?: string): number;
+  close(): Promise<void>;
+}
+
+/** Bodies that look like, but are not, KServe v2 inference responses (the fault `garbage` without an upstream). */
+const FORGED: { type: string; body: Buffer }[] = [
+  { type: "application/json", body: Buffer.from('{"model_name":"ThinAgeNet","outputs":[{"name":"probs","datatype":"FP32","shape":[1,101],"data":[0.5,0.5]}]}') },
+  { type: "application/json", body: Buffer.from('{"outputs": "\u0000\u0001 not tensors"') },
+  // Binary-extension framing that lies about its header length.
+  { type: "application/octet-stream", body: Buffer.from(Array.from({ length: 777 }, (_, i) => (i * 131) & 255)) },
+  { type: "application/json", body: Buffer.from('{"model_name":"ThinAgeNet","outputs":[{"name":"probs","datatype":"FP32","shape":[-1,7],"data":["NaN",null,{}]}]}') },
+];
+
+export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOptions = {}): Promise<FaultRunner> {
+  const { upstream, port: listenPort = 0, fault: initial } = typeof upstreamOrOptions === "string" ? { upstream: upstreamOrOptions } : upstreamOrOptions;
   const runners = new Map<string, VirtualRunner>();
   const runner = (name: string) => {
     let r = runners.get(name);
@@ -60,8 +92,7 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.fault.mode, requests: r.requests, abandoned: r.abandoned }));
       return;
     }
-    const route = /^\/r\/([\w-]+)(\/.*)$/.exec(req.url ?? "");
-    if (!route) return void res.writeHead(404).end();
+    const route = /^\/r\/([\w-]+)(\/.*)$/.exec(req.url ?? "") ?? [req.url ?? "/", "default", req.url ?? "/"];
     const r = runner(route[1]);
     r.requests++;
     let { mode, delayMs } = PASS;
@@ -94,6 +125,13 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
       });
       if (hungUp.signal.aborted) return;
     }
+    if (!upstream) {
+      if (mode !== "garbage") return void res.writeHead(503, { "content-type": "application/problem+json" }).end('{"title":"no upstream runner","status":503}');
+      const forged = FORGED[r.requests % FORGED.length];
+      const headers: Record<string, string> = { "content-type": forged.type };
+      if (forged.type === "application/octet-stream") headers["inference-header-content-length"] = "4096";
+      return void res.writeHead(200, headers).end(forged.body);
+    }
     let upstreamRes: Response;
     let answer: Buffer;
     try {
@@ -116,10 +154,15 @@ export async function startFaultRunner(upstream: string): Promise<{ url: string;
     if (res.destroyed) return;
     res.writeHead(upstreamRes.status, outHeaders).end(answer);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  if (initial) runner("default").fault = { mode: initial.mode, delayMs: initial.delayMs ?? 0 };
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listenPort, "127.0.0.1", () => resolve());
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    requests: (name = "default") => runners.get(name)?.requests ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
