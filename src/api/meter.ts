@@ -10,7 +10,8 @@
  * outage), while free routes (cost 0) are served without RateLimit headers.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { clientPartition, KeyStore, type Caller } from "../keys/api-keys";
+import { clientPartition, type Caller } from "../keys/api-keys";
+import { KeyStore } from "../keys/key-store";
 import { rateLimitHeaders } from "../limits/headers";
 import { policiesOf } from "../limits/plans";
 import type { RateDecision, RateLimiter } from "../limits/rate-limiter";

@@ -40,7 +40,7 @@ export interface PhaseTimings {
 /** The aligned crops of a photo's faces (in `findFaces` order) for a crop spec. */
 export type FaceCrops = (spec: CropSpec) => RgbImage[];
 
-const now = () => globalThis.performance?.now() ?? Date.now();
+const now = () => performance.now();
 
 /** The crop a model was trained on: its card's alignment template and input size. */
 export function cropSpec(card: Pick<ModelCard, "alignment" | "input" | "name">): CropSpec {

@@ -21,8 +21,10 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { FaultMode } from "./fault-modes";
 
-export type FaultMode = "pass" | "slow" | "error" | "garbage" | "drop" | "huge";
+export type { FaultMode };
+
 
 interface Fault {
   mode: FaultMode;

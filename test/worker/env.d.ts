@@ -5,3 +5,5 @@ declare namespace Cloudflare {
     FAULT_RUNNER_URL: string;
   }
 }
+// vitest's workers pool gives tests Node's process.env (FUZZ_SEED, FUZZ_RUNS).
+declare const process: { env: Record<string, string | undefined> };

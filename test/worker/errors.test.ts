@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { KeyStore } from "../../src/keys/api-keys";
+import { KeyStore } from "../../src/keys/key-store";
 import { analyze, bytesOf, call, createKey, faultRunnerUrl, fixtures, setFault, type Problem } from "./support/http";
 
 async function expectProblem(res: Response, status: number, type: string, mustNotContain: string[] = []): Promise<Problem> {

@@ -282,7 +282,7 @@ function splitBody(body: Uint8Array, headers: HeaderSource): { json: unknown; bi
   }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(0, headerLength)));
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body.subarray(0, headerLength)));
   } catch {
     throw new ProtocolError("the inference header is not valid JSON");
   }
@@ -326,7 +326,8 @@ function readTensors(wire: WireTensor[], binary: Uint8Array): Tensor[] {
 
 /** Serialises a JSON header plus binary tensors into one body, with its headers. */
 function assemble(header: unknown, binaries: Uint8Array[]): EncodedMessage {
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  // encode() always returns a fresh ArrayBuffer; the Workers types only say ArrayBufferLike.
+  const json = new TextEncoder().encode(JSON.stringify(header)) as Uint8Array<ArrayBuffer>;
   if (binaries.length === 0) {
     return { body: json, headers: { "content-type": JSON_CONTENT_TYPE } };
   }

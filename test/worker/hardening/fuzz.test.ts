@@ -49,7 +49,7 @@ async function check(req: Sent, allow503 = false): Promise<number> {
   const headers: Record<string, string> = { Authorization: `Bearer ${key}`, ...req.headers };
   // An empty Authorization stands for "no header": an anonymous caller.
   if (headers.Authorization === "") delete headers.Authorization;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   const hang = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`hang: no answer in ${HANG_MS} ms for ${req.method ?? "POST"} ${req.path}`)), HANG_MS);
   });

@@ -2,9 +2,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { KeyStore } from "../../../src/keys/api-keys";
+import { KeyStore } from "../../../src/keys/key-store";
 import { app } from "../../../src/worker";
-import type { FaultMode } from "../../support/fault-runner";
+import type { FaultMode } from "../../support/fault-modes";
 
 export const fixtures = inject("fixtures");
 
