@@ -13,7 +13,7 @@ export const PHASES: Phase[] = ["decode", "detect", "align", "infer", "total"];
 export const PREFIXES = ["none", "baseline", "decode", "detect", "align", "infer"] as const;
 export type Prefix = (typeof PREFIXES)[number];
 
-export const now = () => globalThis.performance?.now() ?? Date.now();
+export const now = () => performance.now();
 
 /** A fixed CPU-bound workload (64x64 float matrix products). Returns a checksum, not a time. */
 export function baselineWork(): number {
