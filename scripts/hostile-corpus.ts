@@ -104,7 +104,7 @@ function sof(width: number, height: number, components: [number, number, number]
   b.writeUInt16BE(height, 3);
   b.writeUInt16BE(width, 5);
   b[7] = components.length;
-  components.forEach(([id, hv, t], i) => b.set([id, hv, t], 8 + 3 * i));
+  for (const [i, [id, hv, t]] of components.entries()) b.set([id, hv, t], 8 + 3 * i);
   return b;
 }
 

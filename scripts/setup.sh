@@ -2,7 +2,7 @@
 # Installs what the project needs on a fresh machine of this kind; quick when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES="python3-torch python3-torchvision python3-numpy python3-pil python3-onnx python3-pytest chromium"
+APT_PACKAGES="python3-torch python3-torchvision python3-numpy python3-pil python3-onnx python3-pytest flake8 chromium"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

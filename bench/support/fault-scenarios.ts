@@ -11,7 +11,7 @@
  */
 import { liveProcessesInGroup } from "../../scripts/lib/processes";
 import type { Stack } from "../../scripts/lib/stack";
-import { startLoad, summarize, type LoadSpec, type Sample, type WindowSummary } from "./timeline";
+import { type startLoad, summarize, type LoadSpec, type Sample, type WindowSummary } from "./timeline";
 
 export interface FaultBench {
   stack: Stack;

@@ -82,11 +82,14 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   let pending: { item: LabelledItem; crop: RgbImage }[] = [];
   let detected = 0;
   const flush = async () => {
-    if (!model) return void (pending = []);
+    if (!model) {
+      pending = [];
+      return;
+    }
     const t = now();
     const predictions = await model.predict(pending.map((p) => p.crop), views);
     time.infer += now() - t;
-    pending.forEach((p, i) => done.push({ item: p.item, prediction: predictions[i] }));
+    for (const [i, p] of pending.entries()) done.push({ item: p.item, prediction: predictions[i] });
     pending = [];
   };
 

@@ -190,7 +190,7 @@ export class FaceAgeClient {
     // A fresh FormData per attempt: a body stream can be read only once.
     const form = () => {
       const f = new FormData();
-      parts.forEach((p, i) => f.append("image", new Blob([p.body as Uint8Array<ArrayBuffer>], { type: p.type }), `image-${i}`));
+      for (const [i, p] of parts.entries()) f.append("image", new Blob([p.body as Uint8Array<ArrayBuffer>], { type: p.type }), `image-${i}`);
       return f;
     };
     return this.request(`/v1/analyze/batch?${query}`, { method: "POST", body: form }, batchSchema, options.signal);

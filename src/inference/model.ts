@@ -113,7 +113,9 @@ export class AttributeModel {
     const mirrorRow = unflipped.length * n;
     const rows = views.length * n;
     const input = new Uint8Array(rows * plane);
-    views.forEach((view, v) => view.forEach((c, i) => input.set(c.data, (v * n + i) * plane)));
+    for (const [v, view] of views.entries()) {
+      for (const [i, crop] of view.entries()) input.set(crop.data, (v * n + i) * plane);
+    }
     const result = await this.session.run({
       [this.card.input.name]: { type: "uint8", data: input, dims: [rows, size, size, 3] },
     });

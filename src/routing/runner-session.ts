@@ -27,7 +27,7 @@ export class RunnerSession implements ModelSession {
 
   async run(feeds: Record<string, InputTensor>): Promise<Record<string, OutputTensor>> {
     const input = feeds[this.card.input.name];
-    if (!input || input.type !== "uint8") throw new Error(`${this.card.name}: expects a uint8 '${this.card.input.name}' input`);
+    if (input?.type !== "uint8") throw new Error(`${this.card.name}: expects a uint8 '${this.card.input.name}' input`);
     const [rows, ...rest] = input.dims;
     const rowBytes = rest.reduce((a, b) => a * b, 1);
     const chunks: Promise<DecodedInferResponse>[] = [];
@@ -70,7 +70,7 @@ export class RunnerSession implements ModelSession {
       throw bad(`runner serves version ${response.modelVersion}, the worker's card is ${this.card.version}`);
     }
     const probs = response.outputs[this.card.outputs.probs.name];
-    if (!probs || probs.datatype !== "FP32" || probs.shape.length !== 2 || probs.shape[0] !== n || probs.shape[1] !== k) {
+    if (probs?.datatype !== "FP32" || probs.shape.length !== 2 || probs.shape[0] !== n || probs.shape[1] !== k) {
       throw bad(`probs must be FP32 [${n}, ${k}]`);
     }
     for (let i = 0; i < n; i++) {
@@ -84,7 +84,7 @@ export class RunnerSession implements ModelSession {
     }
     for (const name of [this.card.outputs.value.name, this.card.outputs.scoremap.name]) {
       const t = response.outputs[name];
-      if (!t || t.datatype !== "FP32" || t.shape[0] !== n) throw bad(`${name} missing or mis-shaped`);
+      if (t?.datatype !== "FP32" || t.shape[0] !== n) throw bad(`${name} missing or mis-shaped`);
       for (const v of t.data as Float32Array) if (!Number.isFinite(v)) throw bad(`${name} is not finite`);
     }
   }

@@ -74,7 +74,11 @@ export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOp
   const runners = new Map<string, VirtualRunner>();
   const runner = (name: string) => {
     let r = runners.get(name);
-    if (!r) runners.set(name, (r = { fault: PASS, minRows: 0, remaining: Infinity, then: PASS, requests: 0, abandoned: 0 }));
+    if (!r) {
+      // biome-ignore lint/suspicious/noThenProperty: the control API's word for the fault after `count` requests
+      r = { fault: PASS, minRows: 0, remaining: Infinity, then: PASS, requests: 0, abandoned: 0 };
+      runners.set(name, r);
+    }
     return r;
   };
   const server = http.createServer(async (req, res) => {
@@ -89,6 +93,7 @@ export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOp
         r.fault = { mode: c.mode, delayMs: c.delayMs ?? 0 };
         r.minRows = c.minRows ?? 0;
         r.remaining = c.count ?? Infinity;
+        // biome-ignore lint/suspicious/noThenProperty: see runner() above
         r.then = c.then ? { mode: c.then.mode, delayMs: c.then.delayMs ?? 0 } : PASS;
       }
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.fault.mode, requests: r.requests, abandoned: r.abandoned }));
@@ -116,14 +121,24 @@ export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOp
       res.writeHead(200, { "content-type": "application/octet-stream", "inference-header-content-length": "2" });
       const chunk = Buffer.alloc(64 * 1024, 0x7b);
       for (let sent = 0; sent < 64 * 1024 * 1024 && !res.destroyed; sent += chunk.length) {
-        if (!res.write(chunk)) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+        if (!res.write(chunk)) await new Promise((resolve) => {
+          res.once("drain", resolve);
+          res.once("close", resolve);
+        });
       }
       return void res.end();
     }
     if (mode === "slow") {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delayMs);
-        hungUp.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        hungUp.signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       if (hungUp.signal.aborted) return;
     }

@@ -68,7 +68,7 @@ def evaluate_sets(net, methods: dict, set_panels: dict[str, str | None], task: s
                   flip: bool = True, val_splits: dict | None = None) -> tuple[dict, dict]:
     """Per panel (head), the interval temperature fitted on the pooled validation splits of its
     sets; every set's val and test metrics under it ({"<set>:val"|"<set>:test": summary})."""
-    from .data import concat, load
+    from .data import load
 
     vals = val_splits or {name: load(name, "val", size, limit) for name in set_panels}
     temperatures, sets = {}, {}

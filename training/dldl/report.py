@@ -20,6 +20,7 @@ from . import ablation as A
 from .data import REPO
 from .metrics import AGE_BANDS
 
+
 def card_table() -> str:
     lines = ["| model | params | set | N | MAE | RMSE | PC | ε-error | CS@5 | 90% coverage | T |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for card in _cards():

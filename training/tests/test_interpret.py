@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from training.dldl import interpret as I
+from training.dldl import interpret as I  # noqa: E741 - the module under test, as in the other tests
 from training.dldl import labels as L
 from training.dldl.losses import Method
 from training.dldl.model import WIDTHS, DLDLNet

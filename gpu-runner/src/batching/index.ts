@@ -184,7 +184,7 @@ export class DynamicBatcher {
       const outputs = await this.options.run(input, rows);
       this.options.onBatch?.({ rows, requests: batch.length, runSeconds: (performance.now() - started) / 1000 });
       const parts = split(outputs, batch.map((b) => b.n));
-      batch.forEach((item, i) => item.resolve(parts[i]));
+      for (const [i, item] of batch.entries()) item.resolve(parts[i]);
     } catch (error) {
       for (const item of batch) item.reject(error);
     } finally {

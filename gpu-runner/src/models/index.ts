@@ -12,7 +12,6 @@ import path from "node:path";
 import { parseModelCard, type ModelCard } from "@faceage/contracts/card";
 import type { BatchOutputs } from "../batching/index.js";
 import type { ExecutionProvider } from "../config/index.js";
-import type { Logger } from "../log/index.js";
 import { itemShapeOf, outputNamesOf, startSession, type SessionOptions } from "./session.js";
 import { SessionSupervisor, type RestartPolicy, type SessionState } from "./supervisor.js";
 

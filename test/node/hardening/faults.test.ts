@@ -198,7 +198,7 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
     // The runner secret the stack made up: on the worker's command line (`--var RUNNER_SECRET:…`).
     const cmdline = readFileSync(`/proc/${stack.processGroups().worker}/cmdline`, "utf8").split("\0");
     const secret = cmdline.find((a) => a.startsWith("RUNNER_SECRET:"))?.slice("RUNNER_SECRET:".length);
-    expect(secret && secret.length).toBeGreaterThanOrEqual(16);
+    expect(secret?.length).toBeGreaterThanOrEqual(16);
     const image = images[0];
     const mid = image.subarray(image.length >> 1, (image.length >> 1) + 48);
     const needles = [key, key.slice(3, 20), secret!, image.toString("base64").slice(100, 164), mid.toString("base64").slice(4, 40), mid.toString("hex"), mid.toString("latin1")];

@@ -26,7 +26,7 @@ describe("label math against the Python vectors", () => {
     expect(vectors.metrics.length).toBeGreaterThanOrEqual(2);
   });
 
-  for (const [i, c] of (vectors.cases as any[]).entries()) {
+  for (const [i, c] of vectors.cases.entries()) {
     describe(`case ${i}: labels ${c.labels.min}..${c.labels.max} step ${c.labels.step}, y=${c.y} σ=${c.sigma}`, () => {
       const labels = labelVector(c.labels);
       it("label distribution (Eq. 1)", () => {
@@ -49,7 +49,7 @@ describe("label math against the Python vectors", () => {
     });
   }
 
-  for (const m of vectors.metrics as any[]) {
+  for (const m of vectors.metrics) {
     it(`metrics (${m.task}, n=${m.y.length})`, () => {
       const got = metrics(m.pred, m.y, { task: m.task, sigma: m.sigma });
       const want = m.expected;

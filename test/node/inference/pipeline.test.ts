@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { initDecodersForNode } from "../../../src/cli/node-decoders";
 import { loadCard, loadDetector, nodeBackend } from "../../../src/cli/node-models";
 import { REPO } from "../../../src/cli/paths";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadDetector } from "../../../src/cli/node-models";
 import { decodeImage, type Face, type FaceDetector } from "../../../src/vision";
 import { DATA_DIR, listImages } from "../../support/datasets";
@@ -66,7 +66,7 @@ describeWith("FaceDetector (BlazeFace) on real photos", { data: [FACE_PHOTOS, "m
     expect(faces[0].box.width).toBeGreaterThan(faces[1].box.width);
     expect(faces[0].box.x).toBeGreaterThan(480); // the big face was pasted on the right
     expect(faces[1].box.x + faces[1].box.width).toBeLessThan(480);
-    faces.forEach((f, i) => expectPlausible(f, `face ${i}`));
+    for (const [i, f] of faces.entries()) expectPlausible(f, `face ${i}`);
   });
 
   it("finds a small face in a large frame (back model fallback)", async () => {

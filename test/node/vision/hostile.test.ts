@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { REPO } from "../../../src/cli/paths";
 import type { HostileEntry } from "../../../scripts/hostile-corpus";
 import { describeWith } from "../../support/require-data";

@@ -4,7 +4,7 @@
  * orientation and format, and a face aligned from them must match one aligned from full pixels.
  */
 import sharp from "sharp";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { loadDetector } from "../../../src/cli/node-models";
 import { alignFace, alignInView, detectFaces, faceViews, Photo, type FaceDetector, type RgbImage } from "../../../src/vision";
 import { boxDownscale } from "../../../src/vision/photo";

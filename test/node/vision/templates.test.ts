@@ -17,7 +17,10 @@ describe.each(["utkface", "mebeauty"])("training/templates/%s.json", (framing) =
     expect(lEar[0]).toBeGreaterThan(lEye[0]);
     // Roughly centred, inside the crop.
     expect(Math.abs((rEye[0] + lEye[0]) / 2 - 0.5)).toBeLessThan(0.05);
-    for (const [x, y] of template.keypoints) for (const v of [x, y]) expect(v).toBeGreaterThanOrEqual(0), expect(v).toBeLessThanOrEqual(1);
+    for (const v of template.keypoints.flat()) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1);
+    }
   });
 
   it("weights the eyes most and was measured on many faces", () => {
