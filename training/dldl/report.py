@@ -122,19 +122,37 @@ CARD_SECTIONS = {"## Served models (card metrics, flip-averaged, test splits)": 
                  "## Minors guard: the API's beauty cut-off": minor_guard_table}
 
 
-def splice_card_sections(report: str) -> str:
-    """The report with only its card-derived sections regenerated, for a machine without the
-    ablation runs: each section is replaced up to the next heading (a missing one goes after the first)."""
-    for heading, make in CARD_SECTIONS.items():
+# Headings an earlier report used for a section that has another heading now.
+RENAMED_SECTIONS = {"## Ablation (Table 6/7 on UTKFace, TinyAgeNet 64 px, equal budget)": "## Ablation (Tables 6 and 7: TinyAgeNet 64 px on UTKFace + AAF, one budget for every row)",
+                    "## Occlusion sensitivity (Section 5.2)": "## Occlusion sensitivity (Section 5.2): age",
+                    "## Score maps (Section 5.1)": "## Score maps (Section 5.1): age"}
+
+
+def splice_sections(report: str, sections: dict) -> str:
+    """The report with the given sections ({heading: make}, in report order) regenerated and the
+    rest kept: each section is replaced up to the next heading; a missing one goes after the
+    section before it in `sections` (or after the first section)."""
+    for old, new in RENAMED_SECTIONS.items():
+        report = report.replace("\n" + old + "\n", "\n" + new + "\n")
+    previous = "## Served models"
+    for heading, make in sections.items():
         body = f"{heading}\n\n{make()}\n\n"
-        start = report.find("\n" + heading) + 1  # 0: not there
+        start = report.find("\n" + heading + "\n") + 1  # 0: not there
         if not start:
-            first = report.index("\n## ", report.index("## Served models")) + 1
-            report = report[:first] + body + report[first:]
-            continue
-        end = report.find("\n## ", start + len(heading))
-        report = report[:start] + body + (report[end + 1:] if end >= 0 else "")
+            anchor = report.find("\n" + previous) + 1 or report.index("## Served models")
+            end = report.find("\n## ", anchor + 1)
+            at = end + 1 if end >= 0 else len(report)
+            report = report[:at] + body + report[at:]
+        else:
+            end = report.find("\n## ", start + len(heading))
+            report = report[:start] + body + (report[end + 1:] if end >= 0 else "")
+        previous = heading
     return report.rstrip("\n") + "\n"
+
+
+def splice_card_sections(report: str) -> str:
+    """The report with only its card-derived sections regenerated, for a machine without the runs."""
+    return splice_sections(report, CARD_SECTIONS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,9 +257,12 @@ def ablation_setup(status: dict) -> str:
     done = {n: s for n, s in status.items() if s["state"] == "done"}
     n_done = len(done)
     if not done:
-        return (f"None of the {len(A.ROWS)} rows has finished: `training/scripts/ablation.sh` trains them "
-                f"(EPOCHS={A.DEFAULT_EPOCHS} by default: {A.DEFAULT_EPOCHS} × 24,315 images per row, about 30-40 min per row "
-                f"at the 150-200 images/s TinyAgeNet trains at on this 2-core CPU, 7-10 hours for all {len(A.ROWS)}).")
+        started = [s["meta"] for s in status.values() if s.get("meta")]
+        budget = (f"The study under way trains each row as `{' '.join(started[0]['config'])}`."
+                  if started else f"EPOCHS={A.DEFAULT_EPOCHS} by default: {A.DEFAULT_EPOCHS} × 24,315 images per row.")
+        return (f"None of the {len(A.ROWS)} rows has finished: `training/scripts/ablation.sh` trains them. {budget} "
+                f"On this 2-core CPU with bfloat16 autocast TinyAgeNet trains at about 400 images/s when nothing else runs, "
+                f"so one row of 15 × 8,192 images takes 5 minutes alone and 30-45 minutes beside other work.")
     first = next(iter(done.values()))["result"]
     args = first["args"]
     budgets = sorted({s["result"]["args"]["epochs"] for s in done.values()})
@@ -616,17 +637,28 @@ def score_map_section(study: str, suffix: str) -> str:
             f"(row, column of the {gh}×{gw} grid, top left = 1, 1): " + "; ".join(peaks) + ".")
 
 
+def report_sections(runs: Path) -> dict:
+    """Every section after the intro, in report order: {heading: make}."""
+    return {"## Served models (card metrics, flip-averaged, test splits)": card_table,
+            "## Tiers: what each runs and how well": tiers_table,
+            "## Ablation (Tables 6 and 7: TinyAgeNet 64 px on UTKFace + AAF, one budget for every row)": lambda: ablation_section(runs),
+            "## How the served models were trained": stages_table,
+            "## Adding AAF to age training": aaf_table,
+            "## Minors guard: the API's beauty cut-off": minor_guard_table,
+            "## Occlusion sensitivity (Section 5.2): age": lambda: interpret_section("age", ""),
+            "## Occlusion sensitivity (Section 5.2): attractiveness, SCUT-FBP5500's four groups": lambda: interpret_section("scut", "-scut"),
+            "## Score maps (Section 5.1): age": lambda: score_map_section("age", ""),
+            "## Score maps (Section 5.1): attractiveness": lambda: score_map_section("scut", "-scut")}
+
+
+# Sections made from what a fresh machine has (cards, the ablation's runs, interpret's JSON): the
+# training history (the AAF comparison) needs runs/ from the machine that trained.
+HISTORY_SECTIONS = ("## Adding AAF to age training",)
+
+
 def build_report(runs: Path) -> str:
     intro = (REPO / "training" / "REPORT.intro.md").read_text()
-    return (intro + "\n## Served models (card metrics, flip-averaged, test splits)\n\n" + card_table()
-            + "\n\n## Ablation (Tables 6 and 7: TinyAgeNet 64 px on UTKFace + AAF, one budget for every row)\n\n" + ablation_section(runs)
-            + "\n\n## How the served models were trained\n\n" + stages_table()
-            + "\n\n## Adding AAF to age training\n\n" + aaf_table()
-            + "\n\n## Minors guard: the API's beauty cut-off\n\n" + minor_guard_table()
-            + "\n\n## Occlusion sensitivity (Section 5.2): age\n\n" + interpret_section("age", "")
-            + "\n\n## Occlusion sensitivity (Section 5.2): attractiveness, SCUT-FBP5500's four groups\n\n" + interpret_section("scut", "-scut")
-            + "\n\n## Score maps (Section 5.1): age\n\n" + score_map_section("age", "")
-            + "\n\n## Score maps (Section 5.1): attractiveness\n\n" + score_map_section("scut", "-scut") + "\n")
+    return intro + "".join(f"\n{heading}\n\n{make()}\n" for heading, make in report_sections(runs).items())
 
 
 def main(argv=None) -> None:
@@ -636,6 +668,8 @@ def main(argv=None) -> None:
     p.add_argument("--interpret", default=str(REPO / "training" / "results"), help="where interpret.py's JSON is")
     p.add_argument("--out", default=str(REPO / "models" / "REPORT.md"))
     p.add_argument("--cards-only", action="store_true", help="regenerate only the sections made from models/*.json in --out")
+    p.add_argument("--keep-history", action="store_true",
+                   help="regenerate every section but the training history (which needs the training machine's runs/) in --out")
     a = p.parse_args(argv)
     if a.cards_only:
         out = Path(a.out)
@@ -644,11 +678,17 @@ def main(argv=None) -> None:
         return
     global INTERPRET
     INTERPRET = Path(a.interpret)
+    runs = Path(a.ablation) if Path(a.ablation).is_absolute() else REPO / a.ablation
+    if a.keep_history:
+        out = Path(a.out)
+        sections = {h: make for h, make in report_sections(runs).items() if h not in HISTORY_SECTIONS}
+        out.write_text(splice_sections(out.read_text(), sections))
+        print(f"updated every section of {out} but {', '.join(HISTORY_SECTIONS)}")
+        return
     if a.figures:
         from . import interpret
 
         interpret.main(["--results", a.interpret, "--figures", str(Path(a.out).parent)])
-    runs = Path(a.ablation) if Path(a.ablation).is_absolute() else REPO / a.ablation
     report = build_report(runs)
     Path(a.out).write_text(report)
     print(report)
