@@ -7,10 +7,11 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { DATA_DIR } from "../../test/support/datasets";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** UTKFace's 64 px crops: $DATA_DIR, else ../shared/datasets beside the repository. */
-export const UTKFACE_64 = path.join(process.env.DATA_DIR ?? path.resolve(REPO_ROOT, "../shared/datasets"), "utkface/64");
+/** UTKFace's 64 px crops (test/support/datasets.ts says where the datasets are). */
+export const UTKFACE_64 = path.join(DATA_DIR, "utkface/64");
 
 export interface RunnerProcess {
   url: string;

@@ -4,6 +4,7 @@
  * soon as it passes the cap (a lying or absent Content-Length cannot get around it).
  */
 import { ApiProblem } from "./problem";
+import { concatBytes } from "../streams/concat-bytes";
 
 export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = declaredLength(request);
@@ -31,17 +32,7 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
     total += value.byteLength;
   }
   if (out) return total === out.length ? out : out.subarray(0, total);
-  return join(chunks, total);
-}
-
-function join(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 function declaredLength(request: Request): number | null {

@@ -3,6 +3,8 @@
  * stream is counted and abandoned as soon as it passes the cap, so a runner that is broken (or
  * not the runner) cannot make the worker buffer an unbounded answer in its 128 MB.
  */
+import { concatBytes } from "../streams/concat-bytes";
+
 export class BodyTooLarge extends Error {
   override name = "BodyTooLarge";
 }
@@ -27,12 +29,5 @@ export async function readCapped(response: Response, maxBytes: number): Promise<
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
