@@ -1,5 +1,10 @@
 """Int8 (QDQ) candidates of the fast-tier models, calibrated on validation crops (issue 15, item 3).
 
+The study's tool (bench/results/int8.md). The served int8 models are made by its successor in the
+training package, training/dldl/quantize.py (the same steps, variants and calibration sample; it
+writes models/<Name>.onnx and re-measures the card). Since then models/<Name>.onnx is the int8
+file: to rerun this study against float, restore the float export first (git show c06fb53:models/<Name>.onnx).
+
 Needs onnxruntime's quantisation tool, which the project does not depend on; run it from a venv
 outside the repo:
 
