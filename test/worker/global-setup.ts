@@ -18,6 +18,7 @@ import { nodeBackend } from "../../src/cli/node-models";
 import { DATA_DIR, datasetImages } from "../support/datasets";
 import { startFaultRunner } from "../support/fault-runner";
 import { adultFacePhoto } from "../support/photos";
+import { webNativeToleranceOf } from "../support/runtime-tolerance";
 import type { Fixtures, NodeReference } from "./provided-context";
 
 export const RUNNER_SECRET = "workerd-tests-runner-secret-0123456789";
@@ -56,6 +57,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       standard: standard.faces[0].predictions[thin.card.name].value,
       accurate: accurate.faces[0].predictions[thin.card.name].value,
     },
+    tolerance: webNativeToleranceOf(card.name),
   };
 
   // A young child (AAF's label: 6 or under) alone in the photo: beauty must be withheld.

@@ -24,6 +24,8 @@ export interface NodeReference {
   faces: { box: { x: number; y: number; width: number; height: number }; age: number; std: number }[];
   /** ThinAgeNet (the runner's model) on the same face: without flip (tier standard) and with (accurate). */
   thinAge: { standard: number; accurate: number };
+  /** How far the worker's (WASM) TinyAgeNet answer may be from `faces[].age`/`std` (test/support/runtime-tolerance.ts). */
+  tolerance: number;
 }
 
 declare module "vitest" {

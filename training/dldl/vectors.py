@@ -2,6 +2,11 @@
 
     python3 -m training.dldl.vectors            # labels.json (label math + metrics), views.json (tier views)
     python3 -m training.dldl.vectors --models   # plus one file per models/*.onnx (PyTorch outputs)
+
+An int8 model (a card with `quantization`, training/dldl/quantize.py) computes something PyTorch's
+float graph does not: its vector holds onnxruntime's outputs of the int8 file. quantize.py writes
+it; here it is rewritten where onnxruntime is importable and otherwise kept when its sha256 is the
+card's.
 """
 import argparse
 import base64
@@ -101,6 +106,23 @@ def model_vector(card_path: Path, run: Path | None) -> dict:
             "outputs": {"probs": probs.tolist(), "value": value.tolist(), "scoremap": scoremap.tolist()}}
 
 
+def onnx_model_vector(card_path: Path) -> dict:
+    """onnxruntime's (CPU) outputs of the card's file for the same synthetic images."""
+    import onnxruntime as ort
+
+    card = json.loads(card_path.read_text())
+    images = synthetic_faces(3, card["input"]["size"])
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(card_path.parent / card["file"]), opts, providers=["CPUExecutionProvider"])
+    names = [card["outputs"][k]["name"] for k in ("probs", "value", "scoremap")]
+    probs, value, scoremap = sess.run(names, {card["input"]["name"]: images})
+    return {"model": card["name"], "sha256": card["sha256"],
+            "computed_by": f"onnxruntime {ort.__version__} CPU on the int8 file ({card['quantization']['variant']})",
+            "input": {"shape": list(images.shape), "base64": base64.b64encode(images.tobytes()).decode()},
+            "outputs": {"probs": probs.tolist(), "value": value.tolist(), "scoremap": scoremap.tolist()}}
+
+
 def run_of(card: dict) -> str:
     """The run a card was exported from, as its own evaluation command names it (no second list)."""
     m = re.search(r"--run (\S+)", card["evaluation"]["command"])
@@ -124,12 +146,21 @@ def main(argv=None) -> None:
             meta = json.loads(card.read_text())
             if "evaluation" not in meta:  # not a model card
                 continue
+            target = OUT / "models" / f"{meta['name']}.json"
+            if "quantization" in meta:
+                try:
+                    target.write_text(json.dumps(onnx_model_vector(card)) + "\n")
+                except ImportError:
+                    if not target.exists() or json.loads(target.read_text()).get("sha256") != meta["sha256"]:
+                        raise SystemExit(f"{meta['name']} is int8: its vector needs onnxruntime (python -m training.dldl.quantize's venv)")
+                    print(f"{meta['name']}: int8, no onnxruntime here; kept its vector (same sha256)")
+                continue
             run = overrides.get(meta["name"])
             if run is None and not meta["training"].get("checkpoint"):
                 run = run_of(meta)
                 if not (REPO / run / "result.json").exists():
                     raise SystemExit(f"{meta['name']}: {run}/result.json is missing; the vectors need the run the card came from")
-            (OUT / "models" / f"{meta['name']}.json").write_text(json.dumps(model_vector(card, REPO / run if run else None)) + "\n")
+            target.write_text(json.dumps(model_vector(card, REPO / run if run else None)) + "\n")
     print(f"wrote vectors under {OUT}")
 
 

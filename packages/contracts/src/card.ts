@@ -64,6 +64,20 @@ export const modelCardSchema = z.object({
   serving: z.object({ tiers: z.record(z.string(), tierConfigSchema) }).optional(),
   alignment: z.object({ framing: z.string(), size: z.number().int(), template: alignmentTemplateSchema.nullable() }),
   metrics: z.record(z.string(), z.record(z.string(), z.unknown())),
+  /**
+   * How an int8 file was made from the float export (training/dldl/quantize.py): the card's numbers
+   * are then the int8 file's. Informational: serving reads the file like any other (QDQ ONNX).
+   */
+  quantization: z
+    .looseObject({
+      method: z.string(),
+      variant: z.string(),
+      calibration: z.looseObject({ split: z.string(), n: z.number().int().positive() }),
+      tools: z.record(z.string(), z.string()),
+      source: z.looseObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().positive() }),
+      command: z.string(),
+    })
+    .optional(),
   training: z.record(z.string(), z.unknown()),
   data: z.array(z.record(z.string(), z.unknown())),
   licence: z.string(),

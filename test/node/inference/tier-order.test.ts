@@ -45,7 +45,7 @@ const KNOWN_BREACHES: { task: string; set: string; band: string; tier: Tier; bel
   { task: "age", set: "utkface:test", band: "0-12", tier: "accurate", below: "standard", why: "2.39 vs 2.36 y" },
   { task: "age", set: "utkface:test", band: "13-19", tier: "accurate", below: "standard", why: "3.82 vs 3.61 y" },
   { task: "age", set: "utkface:test", band: "60+", tier: "accurate", below: "standard", why: "8.35 vs 8.24 y" },
-  { task: "age", set: "utkface:test", band: "60+", tier: "standard", below: "fast", why: "8.24 vs 8.08 y" },
+  { task: "age", set: "utkface:test", band: "60+", tier: "standard", below: "fast", why: "8.24 vs 8.14 y" },
 ];
 
 const breach = (task: string, set: string, band: string, tier: Tier, below: Tier) =>
