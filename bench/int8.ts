@@ -18,6 +18,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web/wasm";
+import { percentile } from "../test/support/stats";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
@@ -64,14 +65,14 @@ function crops(): Uint8Array {
   if (existsSync(cache)) return readNpyU8(cache).data.slice(0, 64 * 64 * 64 * 3); // 64 real val crops
   const x = new Uint8Array(64 * 64 * 64 * 3);
   let s = 1;
-  for (let i = 0; i < x.length; i++) x[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24; // fallback: noise
+  for (let i = 0; i < x.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0; // fallback: noise
+    x[i] = s >>> 24;
+  }
   return x;
 }
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
-};
+const quantile = percentile;
 
 interface Row {
   model: string;
