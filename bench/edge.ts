@@ -25,8 +25,6 @@ import { createKey } from "../test/support/keys";
 import { photos as mebeautyPhotos, withComment } from "../test/support/photos";
 import { failures, measureLoad, type LoadResult } from "./support/load";
 
-
-
 const { values: args } = parseArgs({
   options: {
     duration: { type: "string", default: "15" },
@@ -82,7 +80,10 @@ async function main(): Promise<void> {
     runnerPort: 0,
     persistTo: state,
     vars: {
-      PLANS: JSON.stringify({ free: { per_minute: 10, per_day: 500 }, enterprise: { per_minute: 1_000_000, per_day: 100_000_000, max_batch: 32 } }),
+      PLANS: JSON.stringify({
+        free: { per_minute: 10, per_day: 500 },
+        enterprise: { per_minute: 1_000_000, per_day: 100_000_000, max_batch: 32 },
+      }),
       STANDARD_DEADLINE_MS: "5000",
     },
     runnerEnv: { RUNNER_INTRA_OP_THREADS: "1", RUNNER_LOG_LEVEL: "warn" },
@@ -109,7 +110,11 @@ async function main(): Promise<void> {
 
   const bundle = bundleSize();
   const row = (r: LoadResult) =>
-    `| ${r.name} | ${r.requests} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.p99.toFixed(0)} | ${failures(r)} | ${Object.entries(r.routes).map(([k, v]) => `${k} ${v}`).join(", ")} |`;
+    `| ${r.name} | ${r.requests} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.p99.toFixed(0)} | ${failures(r)} | ${Object.entries(
+      r.routes,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")} |`;
   const md = `# Edge API bench (local stack)
 
 \`npm run bench:edge -- --duration ${durationS} --connections ${connections}\` on ${new Date().toISOString().slice(0, 16)}Z.
@@ -128,7 +133,9 @@ ${results.map(row).join("\n")}
 
 ## Bundle size (\`wrangler deploy --dry-run\`)
 
-${bundle ? `Total upload ${bundle.total}, **${bundle.gzip} compressed**.
+${
+  bundle
+    ? `Total upload ${bundle.total}, **${bundle.gzip} compressed**.
 
 | module | KiB | gzip KiB |
 |---|---:|---:|
@@ -137,7 +144,9 @@ ${bundle.modules.map((m) => `| ${m.name} | ${m.kib.toFixed(0)} | ${m.gzipKiB.toF
 | Workers plan | compressed limit | this worker |
 |---|---:|---|
 | Free | 3 MiB (3072 KiB) | ${bundle.gzipKiB > 3072 ? "over" : "fits"} |
-| Paid | 10 MiB (10240 KiB) | ${bundle.gzipKiB > 10240 ? `over by ${(bundle.gzipKiB - 10240).toFixed(0)} KiB` : `fits (${(10240 - bundle.gzipKiB).toFixed(0)} KiB to spare)`} |` : "(dry run failed)"}
+| Paid | 10 MiB (10240 KiB) | ${bundle.gzipKiB > 10240 ? `over by ${(bundle.gzipKiB - 10240).toFixed(0)} KiB` : `fits (${(10240 - bundle.gzipKiB).toFixed(0)} KiB to spare)`} |`
+    : "(dry run failed)"
+}
 
 ThinAgeNet and ThinAttNet are not in the bundle (only their cards): they run on the runner. The
 edge models' weights are stored as float16 by the training export (training/dldl/export.py), which

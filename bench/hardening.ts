@@ -72,7 +72,10 @@ async function main(): Promise<void> {
     runnerPort,
     persistTo: state,
     vars: {
-      PLANS: JSON.stringify({ free: { per_minute: 10, per_day: 500 }, enterprise: { per_minute: 1_000_000, per_day: 100_000_000, max_batch: 32 } }),
+      PLANS: JSON.stringify({
+        free: { per_minute: 10, per_day: 500 },
+        enterprise: { per_minute: 1_000_000, per_day: 100_000_000, max_batch: 32 },
+      }),
       // Production's deadlines (wrangler.toml): the runner call of a one-face standard request takes
       // well under 800 ms even on this box; only the edge's own work is slow here.
       STANDARD_DEADLINE_MS: String(STANDARD_DEADLINE_MS),
@@ -81,7 +84,13 @@ async function main(): Promise<void> {
       RUNNER_URL: `${proxy.url}/r/bench`,
       RUNNER_SECRET: runnerSecret,
     },
-    runnerEnv: { RUNNER_INTRA_OP_THREADS: "1", RUNNER_LOG_LEVEL: "warn", RUNNER_MODELS: "ThinAgeNet,ThinAttNet", RUNNER_SECRET: runnerSecret, RUNNER_TEST_HOOKS: "1" },
+    runnerEnv: {
+      RUNNER_INTRA_OP_THREADS: "1",
+      RUNNER_LOG_LEVEL: "warn",
+      RUNNER_MODELS: "ThinAgeNet,ThinAttNet",
+      RUNNER_SECRET: runnerSecret,
+      RUNNER_TEST_HOOKS: "1",
+    },
   });
   const headers = { authorization: `Bearer ${key}`, "content-type": "image/jpeg" };
   let counter = 0;
@@ -138,7 +147,9 @@ async function main(): Promise<void> {
 
     const faults = await runFaults();
     if (args.json) writeFileSync(args.json, JSON.stringify(faults, null, 1));
-    const baseline = args.baseline ? { label: args["baseline-label"]!, results: JSON.parse(readFileSync(args.baseline, "utf8")) as ScenarioResult[] } : undefined;
+    const baseline = args.baseline
+      ? { label: args["baseline-label"]!, results: JSON.parse(readFileSync(args.baseline, "utf8")) as ScenarioResult[] }
+      : undefined;
 
     const fallbackRate = (outageStandard.routes["edge-fallback"] ?? 0) / Math.max(1, outageStandard.requests);
     const refusedRate = (outageAccurate.statuses["503"] ?? 0) / Math.max(1, outageAccurate.requests);
@@ -167,11 +178,16 @@ async function fuzzOverHttp(url: string, key: string, maxCases: number, maxSecon
   const body = fc.oneof(
     fc.uint8Array({ maxLength: 2048 }),
     fc.tuple(fc.nat(2), fc.double({ min: 0, max: 1, noNaN: true })).map(([i, f]) => seeds[i].subarray(0, Math.floor(f * seeds[i].length))),
-    fc.tuple(fc.nat(2), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.nat(7)), { minLength: 1, maxLength: 16 })).map(([i, flips]) => {
-      const b = Buffer.from(seeds[i]);
-      for (const [p, bit] of flips) b[Math.floor(p * b.length)] ^= 1 << bit;
-      return b;
-    }),
+    fc
+      .tuple(
+        fc.nat(2),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.nat(7)), { minLength: 1, maxLength: 16 }),
+      )
+      .map(([i, flips]) => {
+        const b = Buffer.from(seeds[i]);
+        for (const [p, bit] of flips) b[Math.floor(p * b.length)] ^= 1 << bit;
+        return b;
+      }),
   );
   const query = fc.constantFrom("tier=fast&attributes=age", "tier=fast", "tier=standard", "max_faces=0", "tier=%00", "explain=1");
   await fc.assert(
@@ -180,10 +196,17 @@ async function fuzzOverHttp(url: string, key: string, maxCases: number, maxSecon
       cases += 1;
       let ok = false;
       try {
-        const res = await fetch(`${url}/v1/analyze?${q}`, { method: "POST", body: new Uint8Array(b), headers: { authorization: `Bearer ${key}`, "content-type": ct }, signal: AbortSignal.timeout(30_000) });
+        const res = await fetch(`${url}/v1/analyze?${q}`, {
+          method: "POST",
+          body: new Uint8Array(b),
+          headers: { authorization: `Bearer ${key}`, "content-type": ct },
+          signal: AbortSignal.timeout(30_000),
+        });
         const text = await res.text();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        ok = res.status < 300 || (res.status < 500 && res.headers.get("content-type") === "application/problem+json" && JSON.parse(text).status === res.status);
+        ok =
+          res.status < 300 ||
+          (res.status < 500 && res.headers.get("content-type") === "application/problem+json" && JSON.parse(text).status === res.status);
       } catch {
         statuses.hang = (statuses.hang ?? 0) + 1;
       }
@@ -201,7 +224,10 @@ function writeReport(
   refusedRate: number,
   faults: string,
 ): void {
-  const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ");
+  const fmt = (o: Record<string, number>) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
   const md = `# Hardening bench (local stack)
 
 \`npm run bench:hardening -- --duration ${durationS} --connections ${connections} --fuzz ${args.fuzz} --fault-window ${args["fault-window"]}${args.baseline ? ` --baseline … --baseline-label ${args["baseline-label"]}` : ""}\` on ${new Date().toISOString().slice(0, 16)}Z.

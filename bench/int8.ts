@@ -46,7 +46,11 @@ async function webSession(bytes: Uint8Array): Promise<Runner> {
   return (x, n) => s.run({ image: new ortWeb.Tensor("uint8", x, [n, 64, 64, 3]) }) as never;
 }
 async function nodeSession(bytes: Uint8Array): Promise<Runner> {
-  const s = await ortNode.InferenceSession.create(bytes, { logSeverityLevel: 3, intraOpNumThreads: Number(args["native-threads"]), interOpNumThreads: 1 });
+  const s = await ortNode.InferenceSession.create(bytes, {
+    logSeverityLevel: 3,
+    intraOpNumThreads: Number(args["native-threads"]),
+    interOpNumThreads: 1,
+  });
   return (x, n) => s.run({ image: new ortNode.Tensor("uint8", x, [n, 64, 64, 3]) }) as never;
 }
 
@@ -108,7 +112,17 @@ async function bench(runtime: "web" | "node", model: string, files: [string, Uin
     const base = quantile(times[0][b], 0.5);
     files.forEach(([variant, bytes], v) => {
       const t = times[v][b];
-      rows.push({ model, runtime: runtime === "web" ? "onnxruntime-web wasm 1t" : `onnxruntime-node ${args["native-threads"]}t`, variant, batch: batches[b], bytes: bytes.length, median: quantile(t, 0.5), p10: quantile(t, 0.1), p90: quantile(t, 0.9), ratio: quantile(t, 0.5) / base });
+      rows.push({
+        model,
+        runtime: runtime === "web" ? "onnxruntime-web wasm 1t" : `onnxruntime-node ${args["native-threads"]}t`,
+        variant,
+        batch: batches[b],
+        bytes: bytes.length,
+        median: quantile(t, 0.5),
+        p10: quantile(t, 0.1),
+        p90: quantile(t, 0.9),
+        ratio: quantile(t, 0.5) / base,
+      });
     });
   }
   return rows;
@@ -123,7 +137,9 @@ async function agreement(files: [string, Uint8Array][], data: Uint8Array) {
     const w = (await (await webSession(bytes))(data, n)).value.data as Float32Array;
     const nd = (await (await nodeSession(bytes))(data, n)).value.data as Float32Array;
     ref ??= w;
-    let a = 0, b = 0, c = 0;
+    let a = 0,
+      b = 0,
+      c = 0;
     for (let i = 0; i < n; i++) {
       a = Math.max(a, Math.abs(w[i] - nd[i]));
       b = Math.max(b, Math.abs(w[i] - ref[i]));
@@ -140,13 +156,17 @@ async function main() {
   const agree: Record<string, unknown> = {};
   for (const model of args.models.split(",")) {
     const files: [string, Uint8Array][] = [["fp32", readFileSync(path.join(REPO, "models", `${model}.onnx`))]];
-    for (const v of args.variants.split(",").filter(Boolean)) files.push([v, readFileSync(path.join(REPO, "models/int8", `${model}.${v}.onnx`))]);
+    for (const v of args.variants.split(",").filter(Boolean))
+      files.push([v, readFileSync(path.join(REPO, "models/int8", `${model}.${v}.onnx`))]);
     agree[model] = await agreement(files, data);
     console.log(model, "agreement (value units) on 64 utkface val crops:", JSON.stringify(agree[model]));
     for (const runtime of args["skip-native"] ? (["web"] as const) : (["web", "node"] as const)) {
       const rows = await bench(runtime, model, files, data);
       all.push(...rows);
-      for (const r of rows) console.log(`${r.model.padEnd(11)} ${r.runtime.padEnd(24)} ${r.variant.padEnd(9)} b${r.batch}  median ${r.median.toFixed(2).padStart(6)} ms  (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)})  x${r.ratio.toFixed(3)} of fp32`);
+      for (const r of rows)
+        console.log(
+          `${r.model.padEnd(11)} ${r.runtime.padEnd(24)} ${r.variant.padEnd(9)} b${r.batch}  median ${r.median.toFixed(2).padStart(6)} ms  (p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)})  x${r.ratio.toFixed(3)} of fp32`,
+        );
     }
   }
   // both attributes on one face, as the fast tier does (age + attractiveness, batch 1)
@@ -154,15 +174,24 @@ async function main() {
   if (models.length > 1) {
     for (const runtime of new Set(all.map((r) => r.runtime))) {
       for (const variant of new Set(all.map((r) => r.variant))) {
-        const sum = (b: number, v: string) => models.reduce((s, m) => s + (all.find((r) => r.model === m && r.runtime === runtime && r.variant === v && r.batch === b)?.median ?? NaN), 0);
-        console.log(`both models ${runtime.padEnd(24)} ${variant.padEnd(9)} b1 ${sum(1, variant).toFixed(2)} ms (x${(sum(1, variant) / sum(1, "fp32")).toFixed(3)})   b2 ${sum(2, variant).toFixed(2)} ms (x${(sum(2, variant) / sum(2, "fp32")).toFixed(3)})`);
+        const sum = (b: number, v: string) =>
+          models.reduce(
+            (s, m) => s + (all.find((r) => r.model === m && r.runtime === runtime && r.variant === v && r.batch === b)?.median ?? NaN),
+            0,
+          );
+        console.log(
+          `both models ${runtime.padEnd(24)} ${variant.padEnd(9)} b1 ${sum(1, variant).toFixed(2)} ms (x${(sum(1, variant) / sum(1, "fp32")).toFixed(3)})   b2 ${sum(2, variant).toFixed(2)} ms (x${(sum(2, variant) / sum(2, "fp32")).toFixed(3)})`,
+        );
       }
     }
   }
   if (args.json) {
     const out = path.resolve(REPO, args.json);
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify({ rounds: ROUNDS, warmup: WARMUP, node: process.version, agreement: agree, rows: all }, null, 1) + "\n");
+    writeFileSync(
+      out,
+      JSON.stringify({ rounds: ROUNDS, warmup: WARMUP, node: process.version, agreement: agree, rows: all }, null, 1) + "\n",
+    );
   }
 }
 

@@ -50,7 +50,9 @@ type Report = Awaited<ReturnType<typeof measure>>;
 
 async function measure() {
   const small = await pickPhotos(count);
-  const large = await Promise.all(small.map(async (p) => new Uint8Array(await sharp(p).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).toBuffer())));
+  const large = await Promise.all(
+    small.map(async (p) => new Uint8Array(await sharp(p).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).toBuffer())),
+  );
   const sets: Record<(typeof SETS)[number], Uint8Array[]> = { "400px": small, "12MP": large };
 
   /** A copy of a JPEG with a unique COM segment after SOI: same pixels, new hash (a cache miss). */
@@ -75,9 +77,16 @@ async function measure() {
         for (const photo of photos) await time(photo, "infer"); // warm-up
         const prefixes = ["none", "decode", "detect", "align", "infer", ...(supportsStages ? STAGES : [])];
         const ms: Record<string, number[][]> = Object.fromEntries(prefixes.map((p) => [p, photos.map(() => [])]));
-        for (let r = 0; r < repeat; r++) for (const [i, photo] of photos.entries()) for (const p of prefixes) ms[p][i].push(await time(photo, p));
+        for (let r = 0; r < repeat; r++)
+          for (const [i, photo] of photos.entries()) for (const p of prefixes) ms[p][i].push(await time(photo, p));
         const step = (a: string, b: string) => median(photos.map((_, i) => Math.max(0, median(ms[b][i]) - median(ms[a][i])) / inner));
-        workerd[name] = { decode: step("none", "decode"), detect: step("decode", "detect"), align: step("detect", "align"), infer: step("align", "infer"), total: step("none", "infer") };
+        workerd[name] = {
+          decode: step("none", "decode"),
+          detect: step("decode", "detect"),
+          align: step("detect", "align"),
+          infer: step("align", "infer"),
+          total: step("none", "infer"),
+        };
         if (supportsStages) workerd[name].stages = Object.fromEntries(STAGES.map((s) => [s, step("none", s)]));
       } catch (err) {
         // The code before issue 15 could not decode a 12 MP JPEG within workerd's memory: recorded, not fatal.
@@ -100,10 +109,12 @@ async function measure() {
   await initDecodersForNode();
   const backend = createNodeBackend({ intraOpNumThreads: 1 });
   const detector = await FaceDetector.create(readFileSync(BLAZEFACE_FRONT), backend, { backModel: readFileSync(BLAZEFACE_BACK) });
-  const models = await Promise.all(EDGE_CARDS.map((c) => {
-    const { card, model } = loadCard(c);
-    return AttributeModel.create(card, model, backend);
-  }));
+  const models = await Promise.all(
+    EDGE_CARDS.map((c) => {
+      const { card, model } = loadCard(c);
+      return AttributeModel.create(card, model, backend);
+    }),
+  );
   const node: Record<string, Phases> = {};
   for (const [name, photos] of Object.entries(sets)) {
     for (const photo of photos) await analyzePhoto(photo, detector, models, { flip: false });
@@ -122,7 +133,9 @@ async function measure() {
   const { worker: api } = await startBenchWorker({
     script: "src/worker.ts",
     config: "wrangler.toml",
-    vars: { PLANS: { free: { per_minute: 100000, per_day: 10000000, max_batch: 4 }, pro: { per_minute: 600, per_day: 100000, max_batch: 16 } } },
+    vars: {
+      PLANS: { free: { per_minute: 100000, per_day: 10000000, max_batch: 4 }, pro: { per_minute: 600, per_day: 100000, max_batch: 16 } },
+    },
   });
   const apiResults: Record<string, { latency_ms: number; timing_ms: number; faces: number }> = {};
   try {
@@ -134,11 +147,18 @@ async function measure() {
         for (let r = -1; r < repeat; r++) {
           for (const photo of photos) {
             const t = now();
-            const res = await api.fetch("/v1/analyze?tier=fast", { method: "POST", body: unique(photo), headers: { "Content-Type": "image/jpeg" } });
+            const res = await api.fetch("/v1/analyze?tier=fast", {
+              method: "POST",
+              body: unique(photo),
+              headers: { "Content-Type": "image/jpeg" },
+            });
             const text = await res.text();
             if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.slice(0, 120)}`);
             const body = JSON.parse(text) as { timing_ms: number; faces: unknown[] };
-            if (r < 0) { faces += body.faces.length; continue; }
+            if (r < 0) {
+              faces += body.faces.length;
+              continue;
+            }
             latency.push(now() - t);
             timing.push(body.timing_ms);
           }
@@ -167,7 +187,9 @@ async function measure() {
 }
 
 const dir = path.join(REPO_ROOT, "bench/results");
-const report: Report = args["render-only"] ? JSON.parse(readFileSync(path.join(dir, `intake-${args.label}.json`), "utf8")) : await measure();
+const report: Report = args["render-only"]
+  ? JSON.parse(readFileSync(path.join(dir, `intake-${args.label}.json`), "utf8"))
+  : await measure();
 const before = args.before && existsSync(args.before) ? (JSON.parse(readFileSync(args.before, "utf8")) as Report) : null;
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : "–");
 const fmt = (x: number | undefined) => (x === undefined ? "–" : x.toFixed(1));
@@ -176,29 +198,39 @@ const failed = { ...before?.failures, ...report.failures };
 const lines = [
   `# The fast tier on 400 px and 12 MP photos: workerd, Node, and the API (${report.label})`,
   "",
-  `${report.date} · \`${report.command}\` (run under /root/exclusive.sh)` + (before ? `; before: ${before.date} · \`${before.command}\` on the code before issue 15 (commit 6fac5f5), same machine` : ""),
+  `${report.date} · \`${report.command}\` (run under /root/exclusive.sh)` +
+    (before ? `; before: ${before.date} · \`${before.command}\` on the code before issue 15 (commit 6fac5f5), same machine` : ""),
   "",
   `${report.images} MEBeauty photos (400–512 px) and the same upscaled to 4000×3000 (JPEG q92, 4:2:0, as phones write them). Edge models TinyAgeNet + TinyAttNet, no flip (tier=fast). Median over photos of each photo's median over the runs, ms.`,
   `workerd: ${report.workerd_runtime}, phases from differences of pipeline prefixes timed from outside. Node: ${report.node_runtime}, timed in-process.`,
   "",
-  "| photos | phase | workerd ms | Node ms |" + (before ? " workerd before | Node before | workerd after/before | Node after/before |" : ""),
+  "| photos | phase | workerd ms | Node ms |" +
+    (before ? " workerd before | Node before | workerd after/before | Node after/before |" : ""),
   "|---|---|---|---|" + (before ? "---|---|---|---|" : ""),
   ...SETS.flatMap((set) =>
     PHASES.map((p) => {
-      const w = workerd[set]?.[p], n = node[set]?.[p];
-      const bw = before?.workerd[set]?.[p], bn = before?.node[set]?.[p];
+      const w = workerd[set]?.[p],
+        n = node[set]?.[p];
+      const bw = before?.workerd[set]?.[p],
+        bn = before?.node[set]?.[p];
       return `| ${set} | ${p} | ${fmt(w)} | ${fmt(n)} |` + (before ? ` ${fmt(bw)} | ${fmt(bn)} | ${ratio(w, bw)} | ${ratio(n, bn)} |` : "");
     }),
   ),
   "",
   "Whole request through the API (the real worker, tier=fast, both attributes, a cache miss each time):",
   "",
-  "| photos | client latency ms | timing_ms | faces |" + (before ? " latency before | timing_ms before | latency after/before | timing_ms after/before |" : ""),
+  "| photos | client latency ms | timing_ms | faces |" +
+    (before ? " latency before | timing_ms before | latency after/before | timing_ms after/before |" : ""),
   "|---|---|---|---|" + (before ? "---|---|---|---|" : ""),
   ...SETS.map((set) => {
     const a = api[set];
     const b = before?.api[set];
-    return `| ${set} | ${fmt(a?.latency_ms)} | ${fmt(a?.timing_ms)} | ${a?.faces ?? "–"} |` + (before ? ` ${fmt(b?.latency_ms)} | ${fmt(b?.timing_ms)} | ${ratio(a?.latency_ms, b?.latency_ms)} | ${ratio(a?.timing_ms, b?.timing_ms)} |` : "");
+    return (
+      `| ${set} | ${fmt(a?.latency_ms)} | ${fmt(a?.timing_ms)} | ${a?.faces ?? "–"} |` +
+      (before
+        ? ` ${fmt(b?.latency_ms)} | ${fmt(b?.timing_ms)} | ${ratio(a?.latency_ms, b?.latency_ms)} | ${ratio(a?.timing_ms, b?.timing_ms)} |`
+        : "")
+    );
   }),
   "",
   ...(workerd["400px"]?.stages
@@ -207,12 +239,17 @@ const lines = [
         "",
         `| photos | ${[...STAGES, ...PHASES.slice(0, 4)].join(" | ")} |`,
         `|---|${[...STAGES, ...PHASES.slice(0, 4)].map(() => "---").join("|")}|`,
-        ...SETS.filter((set) => workerd[set]?.stages).map((set) => `| ${set} | ${[...STAGES.map((st) => fmt(workerd[set].stages![st])), ...PHASES.slice(0, 4).map((p) => fmt(workerd[set][p]))].join(" | ")} |`),
+        ...SETS.filter((set) => workerd[set]?.stages).map(
+          (set) =>
+            `| ${set} | ${[...STAGES.map((st) => fmt(workerd[set].stages![st])), ...PHASES.slice(0, 4).map((p) => fmt(workerd[set][p]))].join(" | ")} |`,
+        ),
         "",
         "The rest of the API's latency is the request's own overhead (routing, key lookup, the answer's JSON, the cache write after the response).",
       ]
     : []),
-  ...(Object.keys(failed).length ? ["", "Failed (recorded, not fatal):", "", ...Object.entries(failed).map(([k, v]) => `- ${k}: ${v}`)] : []),
+  ...(Object.keys(failed).length
+    ? ["", "Failed (recorded, not fatal):", "", ...Object.entries(failed).map(([k, v]) => `- ${k}: ${v}`)]
+    : []),
   "",
 ];
 mkdirSync(dir, { recursive: true });

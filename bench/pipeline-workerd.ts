@@ -65,7 +65,11 @@ try {
     total: step("none", "infer"),
   };
   const baselineMs = median(step("none", "baseline").map(([v]) => v));
-  workerd = { runtime: `workerd (local wrangler dev, onnxruntime-web WASM), compatibility date ${compatibilityDate}`, faces, ...summarise(samples, baselineMs) };
+  workerd = {
+    runtime: `workerd (local wrangler dev, onnxruntime-web WASM), compatibility date ${compatibilityDate}`,
+    faces,
+    ...summarise(samples, baselineMs),
+  };
 } finally {
   await worker.stop();
 }
@@ -75,7 +79,8 @@ const { detector, models } = await loadNodePipeline(EDGE_CARDS);
 const { samples: _, ...node } = await benchPipeline(photos, detector, models, { repeat, flip, runtime: await nodeRuntimeName() });
 
 const rows = PHASES.map((p) => {
-  const w = workerd.median_ms[p], n = node.median_ms[p];
+  const w = workerd.median_ms[p],
+    n = node.median_ms[p];
   return `| ${p} | ${w.toFixed(1)} | ${workerd.p90_ms[p].toFixed(1)} | ${n.toFixed(1)} | ${(w / n).toFixed(1)}× | ${workerd.ratio_to_baseline[p].toFixed(2)} | ${node.ratio_to_baseline[p].toFixed(2)} |`;
 });
 const md = `# Pipeline phases in workerd vs Node
@@ -96,6 +101,9 @@ ${rows.join("\n")}
 const dir = path.join(REPO_ROOT, "bench/results");
 mkdirSync(dir, { recursive: true });
 writeFileSync(path.join(dir, "pipeline-workerd.md"), md);
-writeFileSync(path.join(dir, "pipeline-workerd.json"), JSON.stringify({ date: new Date().toISOString(), images: photos.length, repeat, inner, flip, workerd, node }, null, 1) + "\n");
+writeFileSync(
+  path.join(dir, "pipeline-workerd.json"),
+  JSON.stringify({ date: new Date().toISOString(), images: photos.length, repeat, inner, flip, workerd, node }, null, 1) + "\n",
+);
 console.log(md);
 console.log(`workerd ms: ${formatPhases(workerd.median_ms)}\nnode ms:    ${formatPhases(node.median_ms)}`);

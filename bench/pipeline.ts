@@ -59,7 +59,13 @@ export async function benchPipeline(
         continue; // warm-up
       }
       const total = decode + timings.detect + timings.align + timings.infer;
-      for (const [p, v] of [["decode", decode], ["detect", timings.detect], ["align", timings.align], ["infer", timings.infer], ["total", total]] as const) {
+      for (const [p, v] of [
+        ["decode", decode],
+        ["detect", timings.detect],
+        ["align", timings.align],
+        ["infer", timings.infer],
+        ["total", total],
+      ] as const) {
         samples[p][i].push(v);
       }
     }
@@ -95,10 +101,12 @@ export async function loadNodePipeline(cards: readonly string[]): Promise<{ dete
   const { AttributeModel } = await import("../src/inference/model");
   await initDecodersForNode();
   const detector = await loadDetector();
-  const models = await Promise.all(cards.map((c) => {
-    const { card, model } = loadCard(c);
-    return AttributeModel.create(card, model, nodeBackend());
-  }));
+  const models = await Promise.all(
+    cards.map((c) => {
+      const { card, model } = loadCard(c);
+      return AttributeModel.create(card, model, nodeBackend());
+    }),
+  );
   return { detector, models };
 }
 

@@ -122,7 +122,12 @@ async function idle(runner: RunnerProcess): Promise<void> {
 }
 
 /** Measures both modes at one concurrency in ABBA-ordered slices and pools each mode's samples. */
-async function measure(runners: Record<"off" | "on", RunnerProcess>, bodies: Bodies, concurrency: number, rounds: number): Promise<Point[]> {
+async function measure(
+  runners: Record<"off" | "on", RunnerProcess>,
+  bodies: Bodies,
+  concurrency: number,
+  rounds: number,
+): Promise<Point[]> {
   const labels = { model: args.model! };
   const order: ("off" | "on")[] = [];
   for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)));
@@ -165,7 +170,10 @@ function machine(): string {
       gpu = "nvidia-smi unavailable";
     }
   }
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
   return `${cpu}, ${os.cpus().length} logical cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB${gpu ? `; GPU: ${gpu}` : ""}; Node ${process.version}; load average at start ${load}`;
 }
 
@@ -173,7 +181,12 @@ async function main() {
   const machineLine = machine();
   const crops = await loadFaceCrops(64);
   const bodies = Array.from({ length: Math.floor(64 / facesPerRequest) }, (_, i) =>
-    encodeInferRequest(args.model!, crops.slice(i * facesPerRequest * CROP, (i + 1) * facesPerRequest * CROP), [facesPerRequest, 64, 64, 3], { binary: true }),
+    encodeInferRequest(
+      args.model!,
+      crops.slice(i * facesPerRequest * CROP, (i + 1) * facesPerRequest * CROP),
+      [facesPerRequest, 64, 64, 3],
+      { binary: true },
+    ),
   );
   const common = {
     RUNNER_SECRET: secret,
@@ -193,16 +206,21 @@ async function main() {
   const points: Point[] = [];
   try {
     for (const [mode, runner] of Object.entries(runners)) {
-      const meta = (await (await fetch(`${runner.url}/v2/models/${args.model}`, { headers: { authorization: `Bearer ${secret}` } })).json()) as {
+      const meta = (await (
+        await fetch(`${runner.url}/v2/models/${args.model}`, { headers: { authorization: `Bearer ${secret}` } })
+      ).json()) as {
         parameters: { execution_provider: string };
       };
-      if (meta.parameters.execution_provider !== provider) throw new Error(`${mode}: runner uses ${meta.parameters.execution_provider}, not ${provider}`);
+      if (meta.parameters.execution_provider !== provider)
+        throw new Error(`${mode}: runner uses ${meta.parameters.execution_provider}, not ${provider}`);
       await load(runner, bodies, 4, 0.5); // warm-up
     }
     for (const c of levels) {
       for (const p of await measure(runners, bodies, c, Number(args.rounds))) {
         points.push(p);
-        console.error(`c=${c} batching ${p.mode}: ${p.facesPerS.toFixed(1)} faces/s, p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms, mean batch ${p.meanBatch.toFixed(1)}, errors ${p.errors}`);
+        console.error(
+          `c=${c} batching ${p.mode}: ${p.facesPerS.toFixed(1)} faces/s, p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms, mean batch ${p.meanBatch.toFixed(1)}, errors ${p.errors}`,
+        );
       }
     }
   } finally {

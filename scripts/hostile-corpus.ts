@@ -93,7 +93,11 @@ function segments(jpeg: Buffer): [number, Buffer][] {
 }
 
 function assemble(parts: [number, Buffer][]): Buffer {
-  return Buffer.concat([Buffer.from([0xff, 0xd8]), ...parts.map(([m, body]) => Buffer.concat([Buffer.from([0xff, m]), body])), Buffer.from([0xff, 0xd9])]);
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    ...parts.map(([m, body]) => Buffer.concat([Buffer.from([0xff, m]), body])),
+    Buffer.from([0xff, 0xd9]),
+  ]);
 }
 
 /** A frame header body: 8-bit, width x height, components [id, hv, table]. */
@@ -125,16 +129,60 @@ async function buildCorpus(): Promise<{ entries: HostileEntry[]; files: Record<s
   };
 
   // PNG
-  add("png-idat-bomb.png", "4xx", "1x1 IHDR, one IDAT that inflates to 256 MB of zeros", Buffer.concat([PNG_SIGNATURE, ihdr(1, 1), chunk("IDAT", zeros(256)), IEND]));
-  add("png-iccp-bomb.png", "4xx", "an 8x8 image whose iCCP profile inflates to 256 MB (declares 560 bytes)", Buffer.concat([
-    PNG_SIGNATURE, ihdr(8, 8), chunk("iCCP", Buffer.concat([Buffer.from("icc\0\0", "binary"), deflateSync(Buffer.concat([Buffer.from([0, 0, 2, 0x30]), Buffer.alloc(256 * 2 ** 20)]), { level: 9 })])), smallIdat(), IEND,
-  ]));
-  add("png-ztxt-bomb.png", "4xx", "an 8x8 image with a zTXt comment that inflates to 256 MB", Buffer.concat([
-    PNG_SIGNATURE, ihdr(8, 8), chunk("zTXt", Buffer.concat([Buffer.from("Comment\0\0", "binary"), zeros(256)])), smallIdat(), IEND,
-  ]));
-  add("png-duplicate-ihdr.png", "4xx", "IHDR 1x1, then a second IHDR of 10000x10000", Buffer.concat([PNG_SIGNATURE, ihdr(1, 1), ihdr(10000, 10000), smallIdat(), IEND]));
-  add("png-huge-dimensions.png", "4xx", "IHDR of 1000000x1000000 over a tiny IDAT", Buffer.concat([PNG_SIGNATURE, ihdr(1_000_000, 1_000_000), smallIdat(), IEND]));
-  add("png-chunk-past-end.png", "4xx", "a tEXt chunk whose length says 2 GB", Buffer.concat([PNG_SIGNATURE, ihdr(8, 8), chunk("tEXt", Buffer.from("a\0b"), 0x7ffffff0), smallIdat(), IEND]));
+  add(
+    "png-idat-bomb.png",
+    "4xx",
+    "1x1 IHDR, one IDAT that inflates to 256 MB of zeros",
+    Buffer.concat([PNG_SIGNATURE, ihdr(1, 1), chunk("IDAT", zeros(256)), IEND]),
+  );
+  add(
+    "png-iccp-bomb.png",
+    "4xx",
+    "an 8x8 image whose iCCP profile inflates to 256 MB (declares 560 bytes)",
+    Buffer.concat([
+      PNG_SIGNATURE,
+      ihdr(8, 8),
+      chunk(
+        "iCCP",
+        Buffer.concat([
+          Buffer.from("icc\0\0", "binary"),
+          deflateSync(Buffer.concat([Buffer.from([0, 0, 2, 0x30]), Buffer.alloc(256 * 2 ** 20)]), { level: 9 }),
+        ]),
+      ),
+      smallIdat(),
+      IEND,
+    ]),
+  );
+  add(
+    "png-ztxt-bomb.png",
+    "4xx",
+    "an 8x8 image with a zTXt comment that inflates to 256 MB",
+    Buffer.concat([
+      PNG_SIGNATURE,
+      ihdr(8, 8),
+      chunk("zTXt", Buffer.concat([Buffer.from("Comment\0\0", "binary"), zeros(256)])),
+      smallIdat(),
+      IEND,
+    ]),
+  );
+  add(
+    "png-duplicate-ihdr.png",
+    "4xx",
+    "IHDR 1x1, then a second IHDR of 10000x10000",
+    Buffer.concat([PNG_SIGNATURE, ihdr(1, 1), ihdr(10000, 10000), smallIdat(), IEND]),
+  );
+  add(
+    "png-huge-dimensions.png",
+    "4xx",
+    "IHDR of 1000000x1000000 over a tiny IDAT",
+    Buffer.concat([PNG_SIGNATURE, ihdr(1_000_000, 1_000_000), smallIdat(), IEND]),
+  );
+  add(
+    "png-chunk-past-end.png",
+    "4xx",
+    "a tEXt chunk whose length says 2 GB",
+    Buffer.concat([PNG_SIGNATURE, ihdr(8, 8), chunk("tEXt", Buffer.from("a\0b"), 0x7ffffff0), smallIdat(), IEND]),
+  );
 
   // JPEG, from small synthetic images (a gradient, so there is real scan data)
   const gradient = (w: number, h: number) => {
@@ -145,28 +193,105 @@ async function buildCorpus(): Promise<{ entries: HostileEntry[]; files: Record<s
   const base = segments(await gradient(64, 64).jpeg({ quality: 90 }).toBuffer());
   const frameAt = base.findIndex(([m]) => m === 0xc0);
   const [, frame] = base[frameAt];
-  const withFrame = (...frames: Buffer[]) => assemble([...base.slice(0, frameAt), ...frames.map((f) => [0xc0, f] as [number, Buffer]), ...base.slice(frameAt + 1)]);
+  const withFrame = (...frames: Buffer[]) =>
+    assemble([...base.slice(0, frameAt), ...frames.map((f) => [0xc0, f] as [number, Buffer]), ...base.slice(frameAt + 1)]);
   const twenty = Array.from({ length: 20 }, (_, i) => [i + 1, 0x11, 0] as [number, number, number]);
-  add("jpeg-20-components.jpg", "4xx", "frame header of 3535x3535 with 20 components, an honest photo's scans after it", withFrame(sof(3535, 3535, twenty)));
-  add("jpeg-several-frames.jpg", "4xx", "three frame headers (64x64, 8000x8000, 64x64)", withFrame(frame, sof(8000, 8000, [[1, 0x22, 0], [2, 0x11, 1], [3, 0x11, 1]]), frame));
-  add("jpeg-huge-then-small-frame.jpg", "4xx", "a 12000x12000 frame header, then the real 64x64 one", withFrame(sof(12000, 12000, [[1, 0x11, 0], [2, 0x11, 1], [3, 0x11, 1]]), frame));
-  add("jpeg-fractional-sampling.jpg", "4xx", "sampling factors 3x3 luma with 2x2 chroma (not integral ratios)", withFrame(sof(64, 64, [[1, 0x33, 0], [2, 0x22, 1], [3, 0x22, 1]])));
+  add(
+    "jpeg-20-components.jpg",
+    "4xx",
+    "frame header of 3535x3535 with 20 components, an honest photo's scans after it",
+    withFrame(sof(3535, 3535, twenty)),
+  );
+  add(
+    "jpeg-several-frames.jpg",
+    "4xx",
+    "three frame headers (64x64, 8000x8000, 64x64)",
+    withFrame(
+      frame,
+      sof(8000, 8000, [
+        [1, 0x22, 0],
+        [2, 0x11, 1],
+        [3, 0x11, 1],
+      ]),
+      frame,
+    ),
+  );
+  add(
+    "jpeg-huge-then-small-frame.jpg",
+    "4xx",
+    "a 12000x12000 frame header, then the real 64x64 one",
+    withFrame(
+      sof(12000, 12000, [
+        [1, 0x11, 0],
+        [2, 0x11, 1],
+        [3, 0x11, 1],
+      ]),
+      frame,
+    ),
+  );
+  add(
+    "jpeg-fractional-sampling.jpg",
+    "4xx",
+    "sampling factors 3x3 luma with 2x2 chroma (not integral ratios)",
+    withFrame(
+      sof(64, 64, [
+        [1, 0x33, 0],
+        [2, 0x22, 1],
+        [3, 0x22, 1],
+      ]),
+    ),
+  );
   const sos = base.findIndex(([m]) => m === 0xda);
-  const frameAfterScan = assemble([...base.slice(0, sos + 1), [0xc0, sof(9000, 9000, [[1, 0x11, 0], [2, 0x11, 1], [3, 0x11, 1]])], ...base.slice(sos + 1)]);
+  const frameAfterScan = assemble([
+    ...base.slice(0, sos + 1),
+    [
+      0xc0,
+      sof(9000, 9000, [
+        [1, 0x11, 0],
+        [2, 0x11, 1],
+        [3, 0x11, 1],
+      ]),
+    ],
+    ...base.slice(sos + 1),
+  ]);
   add("jpeg-frame-after-scan.jpg", "4xx", "a second, 9000x9000 frame header after the first scan", frameAfterScan);
 
   // Progressive: a flat 2400x2400 image (tiny scans) with its last scan repeated 4000 times.
-  const prog = segments(await sharp({ create: { width: 2400, height: 2400, channels: 3, background: "#808080" } }).jpeg({ progressive: true, quality: 80 }).toBuffer());
+  const prog = segments(
+    await sharp({ create: { width: 2400, height: 2400, channels: 3, background: "#808080" } })
+      .jpeg({ progressive: true, quality: 80 })
+      .toBuffer(),
+  );
   const lastScan = prog.map(([m]) => m).lastIndexOf(0xda);
-  const manyScans = assemble([...prog.slice(0, lastScan + 1), ...Array.from({ length: 4000 }, () => prog[lastScan]), ...prog.slice(lastScan + 1)]);
+  const manyScans = assemble([
+    ...prog.slice(0, lastScan + 1),
+    ...Array.from({ length: 4000 }, () => prog[lastScan]),
+    ...prog.slice(lastScan + 1),
+  ]);
   add("jpeg-4000-scans.jpg", "4xx", "progressive 2400x2400 with 4000 scans (each a pass over 90,000 blocks)", manyScans);
   // Under the scan count cap, but each extra scan a full pass: refused by the scan-work cap.
-  const heavyScans = assemble([...prog.slice(0, lastScan + 1), ...Array.from({ length: 50 }, () => prog[lastScan]), ...prog.slice(lastScan + 1)]);
-  add("jpeg-60-heavy-scans.jpg", "4xx", "progressive 2400x2400 with its last scan repeated to ~60 scans: under the scan cap, over the scan-work cap", heavyScans);
+  const heavyScans = assemble([
+    ...prog.slice(0, lastScan + 1),
+    ...Array.from({ length: 50 }, () => prog[lastScan]),
+    ...prog.slice(lastScan + 1),
+  ]);
+  add(
+    "jpeg-60-heavy-scans.jpg",
+    "4xx",
+    "progressive 2400x2400 with its last scan repeated to ~60 scans: under the scan cap, over the scan-work cap",
+    heavyScans,
+  );
 
   // A 4:4:4 progressive file near the pixel limit: its coefficient arrays alone would be ~69 MB.
-  const big444 = await sharp({ create: { width: 3400, height: 3400, channels: 3, background: "#406080" } }).jpeg({ progressive: true, chromaSubsampling: "4:4:4", quality: 50 }).toBuffer();
-  add("jpeg-progressive-444-11mp.jpg", "4xx", "progressive 3400x3400 4:4:4: 11.6 MP, within the pixel budget, but ~69 MB of coefficients", big444);
+  const big444 = await sharp({ create: { width: 3400, height: 3400, channels: 3, background: "#406080" } })
+    .jpeg({ progressive: true, chromaSubsampling: "4:4:4", quality: 50 })
+    .toBuffer();
+  add(
+    "jpeg-progressive-444-11mp.jpg",
+    "4xx",
+    "progressive 3400x3400 4:4:4: 11.6 MP, within the pixel budget, but ~69 MB of coefficients",
+    big444,
+  );
 
   // EXIF: IFD0 whose next-IFD pointer loops to itself, and one whose offsets point far outside.
   const tiffLoop = Buffer.alloc(8 + 2 + 12 + 4);

@@ -38,7 +38,10 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping runner and worker...`);
     abort.abort();
-    await starting.then((stack) => stack.stop(), () => undefined);
+    await starting.then(
+      (stack) => stack.stop(),
+      () => undefined,
+    );
     console.log("stopped.");
     process.exit(process.exitCode ?? 0);
   };

@@ -64,7 +64,13 @@ function firstGpuAfter(samples: Sample[], from: number): number | undefined {
 }
 
 /** A window after `t2`, then the load's samples and its three windows: before `t1`, `during` (`t1` to `t2`), after. */
-async function windowsAround(standard: ReturnType<typeof startLoad>, w: number, t1: number, t2: number, during: string): Promise<{ samples: Sample[]; windows: ScenarioWindow[] }> {
+async function windowsAround(
+  standard: ReturnType<typeof startLoad>,
+  w: number,
+  t1: number,
+  t2: number,
+  during: string,
+): Promise<{ samples: Sample[]; windows: ScenarioWindow[] }> {
   await sleep(w);
   const t3 = standard.now();
   const samples = await standard.stop();
@@ -103,7 +109,11 @@ export async function accurateTimeouts(b: FaultBench): Promise<ScenarioResult> {
       { name: `during (+${ACCURATE_CALLERS} accurate callers timing out)`, summary: summarize(samples, t1, t2) },
       { name: "after (accurate stopped)", summary: summarize(samples, t2, t3) },
     ],
-    notes: [`accurate meanwhile: ${acc.requests} requests (${Object.entries(acc.routes).map(([k, v]) => `${k} ${v}`).join(", ")}), ${timedOut} of them waited out the ${b.accurateDeadlineMs / 1000} s deadline`],
+    notes: [
+      `accurate meanwhile: ${acc.requests} requests (${Object.entries(acc.routes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}), ${timedOut} of them waited out the ${b.accurateDeadlineMs / 1000} s deadline`,
+    ],
   };
 }
 
@@ -112,7 +122,10 @@ export async function sessionKilled(b: FaultBench): Promise<ScenarioResult> {
   const standard = b.load("tier=standard", b.standardConnections);
   await sleep(w);
   const t1 = standard.now();
-  const crash = await fetch(`${b.runnerUrl}/v2/test/models/ThinAgeNet/crash-session`, { method: "POST", headers: { authorization: `Bearer ${b.runnerSecret}` } });
+  const crash = await fetch(`${b.runnerUrl}/v2/test/models/ThinAgeNet/crash-session`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${b.runnerSecret}` },
+  });
   if (crash.status !== 202) {
     await standard.stop();
     return { name: "model session thread killed", windows: [], notes: [`not run: the runner has no crash hook (HTTP ${crash.status})`] };

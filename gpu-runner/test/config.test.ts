@@ -21,7 +21,13 @@ describe("loadConfig", () => {
   });
 
   it("parses lists and numbers", () => {
-    const c = loadConfig({ ...secret, RUNNER_PROVIDERS: " CPU , cuda", RUNNER_MODELS: "ThinAgeNet, ThinAttNet", RUNNER_BATCH_WINDOW_MS: "0.5", RUNNER_DYNAMIC_BATCHING: "0" });
+    const c = loadConfig({
+      ...secret,
+      RUNNER_PROVIDERS: " CPU , cuda",
+      RUNNER_MODELS: "ThinAgeNet, ThinAttNet",
+      RUNNER_BATCH_WINDOW_MS: "0.5",
+      RUNNER_DYNAMIC_BATCHING: "0",
+    });
     expect(c.providers).toEqual(["cpu", "cuda"]);
     expect(c.models).toEqual(["ThinAgeNet", "ThinAttNet"]);
     expect(c.batching).toMatchObject({ windowMs: 0.5, dynamic: false });

@@ -108,7 +108,20 @@ describe("runner-protocol", () => {
 
   it("accepts nested JSON data and booleans, and checks every value", () => {
     const body = new TextEncoder().encode(
-      JSON.stringify({ inputs: [{ name: "x", datatype: "UINT8", shape: [2, 2], data: [[1, 2], [3, 255]] }, { name: "b", datatype: "BOOL", shape: [2], data: [true, false] }] }),
+      JSON.stringify({
+        inputs: [
+          {
+            name: "x",
+            datatype: "UINT8",
+            shape: [2, 2],
+            data: [
+              [1, 2],
+              [3, 255],
+            ],
+          },
+          { name: "b", datatype: "BOOL", shape: [2], data: [true, false] },
+        ],
+      }),
     );
     const r = decodeRequest(body, {});
     expect(Array.from(r.inputs[0].data as Uint8Array)).toEqual([1, 2, 3, 255]);
@@ -145,7 +158,9 @@ describe("runner-protocol", () => {
   });
 
   it("turns an error body into a ProtocolError carrying the runner's detail", () => {
-    const body = new TextEncoder().encode(JSON.stringify({ type: "about:blank", status: 503, detail: "the queue is full", error: "the queue is full" }));
+    const body = new TextEncoder().encode(
+      JSON.stringify({ type: "about:blank", status: 503, detail: "the queue is full", error: "the queue is full" }),
+    );
     expect(() => decodeInferResponse(body, {})).toThrow(/queue is full/);
   });
 

@@ -101,7 +101,10 @@ export function startRunnerProcess(extraEnv: Record<string, string>, timeoutMs =
 
 /** Decodes `count` UTKFace 64x64 crops (sorted by file name, from `offset`) into NHWC uint8 RGB. */
 export async function loadFaceCrops(count: number, offset = 0, size = 64): Promise<Uint8Array> {
-  const files = (await readdir(UTKFACE_64)).filter((f) => f.endsWith(".jpg")).sort().slice(offset, offset + count);
+  const files = (await readdir(UTKFACE_64))
+    .filter((f) => f.endsWith(".jpg"))
+    .sort()
+    .slice(offset, offset + count);
   if (files.length < count) throw new Error(`only ${files.length} crops in ${UTKFACE_64}`);
   const crops = new Uint8Array(count * size * size * 3);
   await Promise.all(

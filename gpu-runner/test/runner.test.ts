@@ -165,7 +165,9 @@ describe("runner (default config)", () => {
     expect(Number(binary.headers.get(INFERENCE_HEADER_CONTENT_LENGTH))).toBeGreaterThan(0);
     for (const k of OUTPUTS) {
       expect(json.decoded!.outputs[k].shape).toEqual(binary.decoded!.outputs[k].shape);
-      expect(Array.from(json.decoded!.outputs[k].data as Float32Array)).toEqual(Array.from(binary.decoded!.outputs[k].data as Float32Array));
+      expect(Array.from(json.decoded!.outputs[k].data as Float32Array)).toEqual(
+        Array.from(binary.decoded!.outputs[k].data as Float32Array),
+      );
       const got = binary.decoded!.outputs[k].data as Float32Array;
       expectClose(got, reference[k].data.subarray(0, got.length)); // the first n rows of the reference batch
     }
@@ -188,9 +190,7 @@ describe("runner (default config)", () => {
   it("batches concurrent requests and hands each caller its own rows", SLOW, async () => {
     const before = await metrics(runner);
     const count = 16;
-    const results = await Promise.all(
-      Array.from({ length: count }, (_, i) => infer(runner, crops.subarray(i * CROP, (i + 1) * CROP), 1)),
-    );
+    const results = await Promise.all(Array.from({ length: count }, (_, i) => infer(runner, crops.subarray(i * CROP, (i + 1) * CROP), 1)));
     for (const [i, r] of results.entries()) {
       expect(r.status).toBe(200);
       const row = referenceRow(reference, i);
@@ -380,7 +380,12 @@ describe("runner start-up checks", () => {
   it("refuses to start without RUNNER_SECRET unless RUNNER_INSECURE=1", SLOW, async () => {
     await expect(startRunnerProcess({ RUNNER_MODELS: "TinyAgeNet" })).rejects.toThrow(/exited with 2[\s\S]*RUNNER_SECRET/);
     await expect(startRunnerProcess({ RUNNER_MODELS: "TinyAgeNet", RUNNER_SECRET: "short" })).rejects.toThrow(/exited with 2/);
-    const insecure = await startRunnerProcess({ RUNNER_MODELS: "TinyAgeNet", RUNNER_INSECURE: "1", RUNNER_PROVIDERS: "cpu", RUNNER_ACCESS_LOG: "0" });
+    const insecure = await startRunnerProcess({
+      RUNNER_MODELS: "TinyAgeNet",
+      RUNNER_INSECURE: "1",
+      RUNNER_PROVIDERS: "cpu",
+      RUNNER_ACCESS_LOG: "0",
+    });
     try {
       expect((await fetch(`${insecure.url}/v2/models/TinyAgeNet`)).status).toBe(200);
     } finally {

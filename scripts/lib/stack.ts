@@ -106,34 +106,39 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const compat = await localCompatibilityDate();
   if (compat.lowered) {
-    log("worker")(`local workerd supports compatibility dates up to ${compat.date}; running with it instead of wrangler.toml's ${compat.configured}`);
+    log("worker")(
+      `local workerd supports compatibility dates up to ${compat.date}; running with it instead of wrangler.toml's ${compat.configured}`,
+    );
   }
   let runner = spawnRunner();
   const vars: Record<string, string> = { RUNNER_URL: runnerUrl, RUNNER_SECRET: secret, ...options.vars };
-  const worker = watch("worker", spawnGroup(
-    process.execPath,
-    [
-      WRANGLER,
-      "dev",
-      "--local",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      persistTo,
-      ...(compat.lowered ? ["--compatibility-date", compat.date] : []),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      options.workerLogLevel ?? "warn",
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ],
-    // Offline-friendly: no telemetry, and a placeholder Request.cf instead of fetching one.
-    { ...OFFLINE_WRANGLER_ENV, ...baseEnv, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
-    log("worker"),
-  ));
+  const worker = watch(
+    "worker",
+    spawnGroup(
+      process.execPath,
+      [
+        WRANGLER,
+        "dev",
+        "--local",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--inspector-port",
+        String(inspectorPort),
+        "--persist-to",
+        persistTo,
+        ...(compat.lowered ? ["--compatibility-date", compat.date] : []),
+        "--show-interactive-dev-session=false",
+        "--log-level",
+        options.workerLogLevel ?? "warn",
+        ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ],
+      // Offline-friendly: no telemetry, and a placeholder Request.cf instead of fetching one.
+      { ...OFFLINE_WRANGLER_ENV, ...baseEnv, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+      log("worker"),
+    ),
+  );
 
   let stopped: Promise<void> | undefined;
   const stop = () => {

@@ -85,9 +85,13 @@ export async function answerAnalyzeRequest(bytes: Uint8Array, query: AnalyzeQuer
   } catch (err) {
     if (err instanceof RunnerUnavailable) {
       const retryAfter = Math.max(1, Math.ceil((err.retryAfterMs ?? 5000) / 1000));
-      throw new ApiProblem("runner-unavailable", "The GPU runner cannot answer now; the accurate tier does not degrade. Retry later or use tier=standard.", {
-        headers: { "Retry-After": String(retryAfter) },
-      });
+      throw new ApiProblem(
+        "runner-unavailable",
+        "The GPU runner cannot answer now; the accurate tier does not degrade. Retry later or use tier=standard.",
+        {
+          headers: { "Retry-After": String(retryAfter) },
+        },
+      );
     }
     throw err;
   }
@@ -120,7 +124,11 @@ async function decodeStep<T>(step: () => Promise<T>, maxPixels: number): Promise
   } catch (err) {
     if (!(err instanceof ImageError)) throw err;
     if (err.kind === "unsupported") throw new ApiProblem("unsupported-media-type", "The body is not a JPEG, PNG or WebP image.");
-    if (err.kind === "too_large") throw new ApiProblem("pixel-budget", `The image has more than ${maxPixels} pixels, or needs more memory or work to decode than one image may use.`);
+    if (err.kind === "too_large")
+      throw new ApiProblem(
+        "pixel-budget",
+        `The image has more than ${maxPixels} pixels, or needs more memory or work to decode than one image may use.`,
+      );
     throw new ApiProblem("undecodable-image", "The image is corrupt, truncated or malformed.");
   }
 }

@@ -83,7 +83,10 @@ export function createApp(options: AppOptions) {
       maxAge: 86400,
     }),
   );
-  app.use("/v1/*", meter((c) => (c.req.method === "GET" ? 0 : 1)));
+  app.use(
+    "/v1/*",
+    meter((c) => (c.req.method === "GET" ? 0 : 1)),
+  );
 
   app.openapi(analyzeRoute, async (c) => {
     const query = c.req.valid("query");

@@ -26,7 +26,12 @@ export class BatchOutcomes {
 
   problem(index: number, problem: ApiProblem): void {
     const retryAfter = Number(problem.extra.headers?.["Retry-After"]);
-    this.results.push({ index, status: problem.status, problem: problem.toDocument(), ...(retryAfter > 0 ? { retry_after: retryAfter } : {}) });
+    this.results.push({
+      index,
+      status: problem.status,
+      problem: problem.toDocument(),
+      ...(retryAfter > 0 ? { retry_after: retryAfter } : {}),
+    });
   }
 
   /** Why an item's runner was skipped (the analyzer's onFallback). */

@@ -7,7 +7,13 @@ import { PROBLEMS } from "./problem";
 type Doc = { info: { title: string; description?: string }; paths?: Record<string, Record<string, Operation>> };
 type Operation = {
   summary?: string;
-  parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: { type?: string; enum?: unknown[]; default?: unknown } }[];
+  parameters?: {
+    name: string;
+    in: string;
+    required?: boolean;
+    description?: string;
+    schema?: { type?: string; enum?: unknown[]; default?: unknown };
+  }[];
   requestBody?: { description?: string; content?: Record<string, unknown> };
   responses?: Record<string, { description?: string }>;
 };
@@ -26,7 +32,9 @@ export function docsPage(doc: Doc): string {
         })
         .join("");
       const body = op.requestBody
-        ? `<p><strong>Body</strong>: ${esc(op.requestBody.description)} (${Object.keys(op.requestBody.content ?? {}).map(esc).join(", ")})</p>`
+        ? `<p><strong>Body</strong>: ${esc(op.requestBody.description)} (${Object.keys(op.requestBody.content ?? {})
+            .map(esc)
+            .join(", ")})</p>`
         : "";
       const responses = Object.entries(op.responses ?? {})
         .map(([status, r]) => `<li><code>${esc(status)}</code> ${esc(r.description)}</li>`)
@@ -35,7 +43,9 @@ export function docsPage(doc: Doc): string {
     }),
   );
   const problems = Object.entries(PROBLEMS)
-    .map(([kind, p]) => `<li id="problem-${esc(kind)}"><code>${p.status}</code> <code>/docs#problem-${esc(kind)}</code>: ${esc(p.title)}</li>`)
+    .map(
+      ([kind, p]) => `<li id="problem-${esc(kind)}"><code>${p.status}</code> <code>/docs#problem-${esc(kind)}</code>: ${esc(p.title)}</li>`,
+    )
     .join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

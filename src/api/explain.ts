@@ -29,18 +29,26 @@ export function scoremapPng(map: readonly (readonly number[])[], size = SIZE): U
   const h = map.length;
   const w = h ? map[0].length : 0;
   if (!h || !w) throw new Error("empty score map");
-  let lo = Infinity, hi = -Infinity;
-  for (const row of map) for (const v of row) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const row of map)
+    for (const v of row) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
   const span = hi - lo || 1;
   const rgb = new Uint8Array(size * size * 3);
   for (let y = 0; y < size; y++) {
     const sy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / size - 0.5));
-    const y0 = Math.floor(sy), y1 = Math.min(h - 1, y0 + 1), fy = sy - y0;
+    const y0 = Math.floor(sy),
+      y1 = Math.min(h - 1, y0 + 1),
+      fy = sy - y0;
     for (let x = 0; x < size; x++) {
       const sx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / size - 0.5));
-      const x0 = Math.floor(sx), x1 = Math.min(w - 1, x0 + 1), fx = sx - x0;
-      const v =
-        (map[y0][x0] * (1 - fx) + map[y0][x1] * fx) * (1 - fy) + (map[y1][x0] * (1 - fx) + map[y1][x1] * fx) * fy;
+      const x0 = Math.floor(sx),
+        x1 = Math.min(w - 1, x0 + 1),
+        fx = sx - x0;
+      const v = (map[y0][x0] * (1 - fx) + map[y0][x1] * fx) * (1 - fy) + (map[y1][x0] * (1 - fx) + map[y1][x1] * fx) * fy;
       colour((v - lo) / span, rgb, (y * size + x) * 3);
     }
   }

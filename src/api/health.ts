@@ -12,7 +12,11 @@ export function healthReport(edgeReady: boolean, runner: Record<RunnerTier, Tier
   }
   const tiers = Object.values(runner);
   const breaker = tiers.map((t) => t.breaker).reduce((a, b) => (OPENNESS[b] > OPENNESS[a] ? b : a), "closed" as BreakerState);
-  const tier = (t: TierHealthReport) => ({ breaker: t.breaker, consecutive_failures: t.consecutiveFailures, latency_ewma_ms: t.latencyEwmaMs ?? null });
+  const tier = (t: TierHealthReport) => ({
+    breaker: t.breaker,
+    consecutive_failures: t.consecutiveFailures,
+    latency_ewma_ms: t.latencyEwmaMs ?? null,
+  });
   return {
     status: breaker === "open" ? "degraded" : "ok",
     edge: { ready: edgeReady },

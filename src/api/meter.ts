@@ -52,7 +52,10 @@ export function anonymousBudgetPartition(request: Request): string {
 async function charge(c: MeterContext, caller: Caller, cost: number): Promise<RateDecision> {
   const s = settingsOf(c.env);
   try {
-    const own = await limiterFor(c.env, caller.kind === "key" ? `key:${caller.id}` : caller.id).consume(policiesOf(s.plans[caller.plan]), cost);
+    const own = await limiterFor(c.env, caller.kind === "key" ? `key:${caller.id}` : caller.id).consume(
+      policiesOf(s.plans[caller.plan]),
+      cost,
+    );
     c.set("decision", own);
     if (!own.allowed || caller.kind !== "anonymous" || cost === 0 || !s.anonymousBudget) return own;
     const overall = await limiterFor(c.env, anonymousBudgetPartition(c.req.raw)).consume(policiesOf(s.anonymousBudget, "anonymous-"), cost);
@@ -93,7 +96,9 @@ async function identify(env: Env, request: Request): Promise<{ caller: Caller; i
 }
 
 /** `cost`: requests charged up front (0 only reports the state). */
-export function meter(cost: (c: Context) => number): MiddlewareHandler<{ Bindings: Env; Variables: MeterVariables & Partial<LogVariables> }> {
+export function meter(
+  cost: (c: Context) => number,
+): MiddlewareHandler<{ Bindings: Env; Variables: MeterVariables & Partial<LogVariables> }> {
   return async (c, next) => {
     const units = cost(c);
     let decision: RateDecision;

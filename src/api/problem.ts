@@ -55,7 +55,11 @@ export function problemDocument(kind: ProblemKind, detail?: string, errors?: Pro
   return { type: `/docs#problem-${kind}`, title, status, ...(detail ? { detail } : {}), ...(errors ? { errors } : {}) };
 }
 
-export function problemResponse(kind: ProblemKind, detail?: string, init: { errors?: ProblemDocument["errors"]; headers?: HeadersInit } = {}): Response {
+export function problemResponse(
+  kind: ProblemKind,
+  detail?: string,
+  init: { errors?: ProblemDocument["errors"]; headers?: HeadersInit } = {},
+): Response {
   const doc = problemDocument(kind, detail, init.errors);
   const headers = new Headers(init.headers);
   headers.set("Content-Type", PROBLEM_CONTENT_TYPE);

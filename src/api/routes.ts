@@ -17,8 +17,14 @@ const problem = (description: string) => ({
 });
 
 const rateLimitHeadersDoc = {
-  RateLimit: { schema: { type: "string" as const }, description: 'Remaining requests and seconds to reset per window, e.g. `"minute";r=9;t=42, "day";r=499;t=3600`.' },
-  "RateLimit-Policy": { schema: { type: "string" as const }, description: 'The plan\'s windows, e.g. `"minute";q=10;w=60, "day";q=500;w=86400`.' },
+  RateLimit: {
+    schema: { type: "string" as const },
+    description: 'Remaining requests and seconds to reset per window, e.g. `"minute";r=9;t=42, "day";r=499;t=3600`.',
+  },
+  "RateLimit-Policy": {
+    schema: { type: "string" as const },
+    description: 'The plan\'s windows, e.g. `"minute";q=10;w=60, "day";q=500;w=86400`.',
+  },
 };
 
 const errors = {
@@ -27,8 +33,16 @@ const errors = {
   413: problem("The image is over the byte limit."),
   415: problem("The body is not a JPEG, PNG or WebP image."),
   422: problem("The image cannot be decoded, or is over the pixel budget."),
-  429: { ...problem("Over the plan's rate limit; see `Retry-After`."), headers: { ...rateLimitHeadersDoc, "Retry-After": { schema: { type: "integer" as const } } } },
-  503: { ...problem("tier=accurate and the GPU runner cannot answer, or API keys and rate limits cannot be checked (metered routes fail closed); see `Retry-After`."), headers: { "Retry-After": { schema: { type: "integer" as const } } } },
+  429: {
+    ...problem("Over the plan's rate limit; see `Retry-After`."),
+    headers: { ...rateLimitHeadersDoc, "Retry-After": { schema: { type: "integer" as const } } },
+  },
+  503: {
+    ...problem(
+      "tier=accurate and the GPU runner cannot answer, or API keys and rate limits cannot be checked (metered routes fail closed); see `Retry-After`.",
+    ),
+    headers: { "Retry-After": { schema: { type: "integer" as const } } },
+  },
 };
 
 // A key is optional: anonymous calls get the free plan.
@@ -41,7 +55,11 @@ export const analyzeRoute = createRoute({
   security,
   request: { query: analyzeQuerySchema, body: imageBodyDoc },
   responses: {
-    200: { description: "The faces found (possibly none) and their estimates.", headers: rateLimitHeadersDoc, content: { "application/json": { schema: analysisSchema } } },
+    200: {
+      description: "The faces found (possibly none) and their estimates.",
+      headers: rateLimitHeadersDoc,
+      content: { "application/json": { schema: analysisSchema } },
+    },
     ...errors,
   },
 });
@@ -53,7 +71,11 @@ export const batchRoute = createRoute({
   security,
   request: { query: analyzeQuerySchema, body: batchBodyDoc },
   responses: {
-    200: { description: "One result per image, in order; an image that fails has its own problem.", headers: rateLimitHeadersDoc, content: { "application/json": { schema: batchSchema } } },
+    200: {
+      description: "One result per image, in order; an image that fails has its own problem.",
+      headers: rateLimitHeadersDoc,
+      content: { "application/json": { schema: batchSchema } },
+    },
     ...errors,
   },
 });
@@ -64,7 +86,11 @@ export const modelsRoute = createRoute({
   summary: "The cards of the models in service (free: not counted against the limit)",
   security,
   responses: {
-    200: { description: "Detector and model cards.", headers: rateLimitHeadersDoc, content: { "application/json": { schema: modelsSchema } } },
+    200: {
+      description: "Detector and model cards.",
+      headers: rateLimitHeadersDoc,
+      content: { "application/json": { schema: modelsSchema } },
+    },
     401: errors[401],
     429: errors[429],
   },

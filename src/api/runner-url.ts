@@ -15,5 +15,7 @@ export function checkRunnerUrl(raw: string, allowHttp: boolean): void {
   if (url.protocol === "https:") return;
   if (url.protocol !== "http:") throw new Error(`RUNNER_URL must be https, not ${url.protocol}`);
   if (LOOPBACK.test(url.hostname) || allowHttp) return;
-  throw new Error("RUNNER_URL must be https: the runner secret and face crops would cross the network in clear (RUNNER_ALLOW_HTTP=true allows http on a private network)");
+  throw new Error(
+    "RUNNER_URL must be https: the runner secret and face crops would cross the network in clear (RUNNER_ALLOW_HTTP=true allows http on a private network)",
+  );
 }

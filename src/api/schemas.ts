@@ -28,7 +28,13 @@ export const analyzeQuerySchema = z.object({
     description:
       "`fast`: small models inside the edge worker. `standard`: full models on the GPU runner, falling back to the edge models when the runner is slow or down (route `edge-fallback`). `accurate`: full models on the runner, six views of each face averaged (zoomed 0.93x, 1x, 1.07x, each mirrored); 503 instead of degrading.",
   }),
-  max_faces: z.coerce.number().int().min(1).max(20).default(5).openapi({ description: "Most faces analysed (largest first), 1-20.", example: 5 }),
+  max_faces: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(5)
+    .openapi({ description: "Most faces analysed (largest first), 1-20.", example: 5 }),
   distribution: queryBoolean("Include the full calibrated age distribution per face."),
   explain: queryBoolean("Include a score-map heatmap per face and attribute as a PNG data URL."),
 });
@@ -99,7 +105,10 @@ export const analysisSchema = z
     }),
     faces: z.array(faceSchema),
     models: z.object({ detector: modelRef, age: modelRef.optional(), beauty: modelRef.optional() }),
-    route: routeSchema.openapi({ description: "Where the estimates ran: `edge` (the worker), `gpu` (the runner), `edge-fallback` (the worker, because the runner was slow or down)." }),
+    route: routeSchema.openapi({
+      description:
+        "Where the estimates ran: `edge` (the worker), `gpu` (the runner), `edge-fallback` (the worker, because the runner was slow or down).",
+    }),
     cached: z.boolean(),
     timing_ms: z.number(),
   })
@@ -122,7 +131,11 @@ export const batchResultSchema = z
     status: z.number().int(),
     analysis: analysisSchema.optional(),
     problem: problemSchema.optional(),
-    retry_after: z.number().int().optional().openapi({ description: "Seconds to wait before retrying this image (what `Retry-After` would say for it alone), for a 503." }),
+    retry_after: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Seconds to wait before retrying this image (what `Retry-After` would say for it alone), for a 503." }),
   })
   .openapi("BatchItem", { description: "One image of a batch: `analysis` when `status` is 200, else `problem`." });
 
@@ -133,7 +146,9 @@ export const modelCardOutSchema = z
     name: z.string(),
     version: z.string(),
     task: z.enum(["age", "attractiveness"]),
-    served_by: z.enum(["edge", "runner"]).openapi({ description: "`edge`: runs inside the worker (tier `fast`, fallback); `runner`: on the GPU runner (`standard`, `accurate`)." }),
+    served_by: z.enum(["edge", "runner"]).openapi({
+      description: "`edge`: runs inside the worker (tier `fast`, fallback); `runner`: on the GPU runner (`standard`, `accurate`).",
+    }),
     sha256: z.string(),
     params: z.number().int(),
     input: z.object({ name: z.string(), layout: z.string(), dtype: z.string(), size: z.number(), channels: z.number() }),
@@ -169,10 +184,9 @@ export const healthSchema = z
       configured: z.boolean(),
       breaker: breakerStateSchema.openapi({ description: "The most open of the tiers' breakers." }),
       latency_ewma_ms: z.number().nullable().openapi({ description: "`standard`'s latency average (the one that routes)." }),
-      tiers: z
-        .object({ standard: tierHealthSchema, accurate: tierHealthSchema })
-        .optional()
-        .openapi({ description: "Per tier: a timeout counts only against its own tier; connection errors, 5xx and garbled answers against both." }),
+      tiers: z.object({ standard: tierHealthSchema, accurate: tierHealthSchema }).optional().openapi({
+        description: "Per tier: a timeout counts only against its own tier; connection errors, 5xx and garbled answers against both.",
+      }),
     }),
   })
   .openapi("Health");

@@ -83,7 +83,8 @@ async function formImages(request: Request, maxBytes: number): Promise<File[]> {
 export async function readSingleImage(request: Request, maxBytes: number): Promise<Uint8Array> {
   if (!isMultipart(request)) {
     const body = await readBodyCapped(request, maxBytes);
-    if (body.byteLength === 0) throw new ApiProblem("bad-request", "The request has no body: send the image bytes or a multipart `image` field.");
+    if (body.byteLength === 0)
+      throw new ApiProblem("bad-request", "The request has no body: send the image bytes or a multipart `image` field.");
     return body;
   }
   // A multipart envelope adds a few hundred bytes; allow them without raising the image cap.
@@ -114,9 +115,12 @@ export async function readBatchImages(
     });
   }
   const files = await formImages(request, maxTotalBytes);
-  if (files.length === 0) throw new ApiProblem("bad-request", "The batch has no `image` file fields.", { errors: [{ name: "image", reason: "missing" }] });
+  if (files.length === 0)
+    throw new ApiProblem("bad-request", "The batch has no `image` file fields.", { errors: [{ name: "image", reason: "missing" }] });
   if (files.length > maxImages) {
-    throw new ApiProblem("bad-request", `A batch holds at most ${maxImages} images on this plan.`, { errors: [{ name: "image", reason: `more than ${maxImages}` }] });
+    throw new ApiProblem("bad-request", `A batch holds at most ${maxImages} images on this plan.`, {
+      errors: [{ name: "image", reason: `more than ${maxImages}` }],
+    });
   }
   return files.map((f) => (f.size > maxImageBytes ? tooLarge(maxImageBytes) : f));
 }

@@ -48,28 +48,52 @@ async function main() {
   for (const k of ["utkface200_photos", "utkface200_crops"]) delete runs[k].predictions;
   const checks = [
     { check: "detection rate aaf/faces >= 99%", value: runs.aaf_photos.detection_rate!, pass: runs.aaf_photos.detection_rate! >= 0.99 },
-    { check: "detection rate mebeauty/photos >= 97%", value: runs.mebeauty_photos.detection_rate!, pass: runs.mebeauty_photos.detection_rate! >= 0.97 },
-    { check: `utkface/200 test (same ${paired.length} faces): MAE photos ${maePhotos.toFixed(3)} - MAE crops ${maeCrops.toFixed(3)} <= 0.3`, value: gap, pass: gap <= 0.3 },
+    {
+      check: "detection rate mebeauty/photos >= 97%",
+      value: runs.mebeauty_photos.detection_rate!,
+      pass: runs.mebeauty_photos.detection_rate! >= 0.97,
+    },
+    {
+      check: `utkface/200 test (same ${paired.length} faces): MAE photos ${maePhotos.toFixed(3)} - MAE crops ${maeCrops.toFixed(3)} <= 0.3`,
+      value: gap,
+      pass: gap <= 0.3,
+    },
   ];
-  const models = Object.fromEntries([age, att].map((p) => {
-    const { card } = loadCard(p);
-    return [card.name, { version: card.version, sha256: card.sha256, card_metrics: card.metrics }];
-  }));
+  const models = Object.fromEntries(
+    [age, att].map((p) => {
+      const { card } = loadCard(p);
+      return [card.name, { version: card.version, sha256: card.sha256, card_metrics: card.metrics }];
+    }),
+  );
   const note = flags.note ?? null;
-  const report = { date: new Date().toISOString(), note, machine: `${cpus().length}x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, onnxruntime-node`, limit: limit ?? null, models, checks, consistency, runs };
+  const report = {
+    date: new Date().toISOString(),
+    note,
+    machine: `${cpus().length}x ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, onnxruntime-node`,
+    limit: limit ?? null,
+    models,
+    checks,
+    consistency,
+    runs,
+  };
   const dir = join(REPO, "bench/results");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "pipeline-acceptance.json"), JSON.stringify(report, null, 1) + "\n");
   const md = [
     `# Pipeline acceptance (${report.date})`,
     "",
-    `Machine: ${report.machine}. Models: ${Object.entries(models).map(([n, m]) => `${n} ${m.version}`).join(", ")}.`,
+    `Machine: ${report.machine}. Models: ${Object.entries(models)
+      .map(([n, m]) => `${n} ${m.version}`)
+      .join(", ")}.`,
     `Rerun: \`npx tsx src/cli/acceptance.ts\`${limit ? ` (this run: --limit ${limit})` : ""}.`,
     ...(note ? ["", `Note: ${note}`] : []),
     "",
     "| check | value | pass |",
     "|---|---|---|",
-    ...checks.map((c) => `| ${c.check} | ${c.check.includes("rate") ? (100 * c.value).toFixed(2) + "%" : c.value.toFixed(3)} | ${c.pass ? "yes" : "**no**"} |`),
+    ...checks.map(
+      (c) =>
+        `| ${c.check} | ${c.check.includes("rate") ? (100 * c.value).toFixed(2) + "%" : c.value.toFixed(3)} | ${c.pass ? "yes" : "**no**"} |`,
+    ),
     "",
     "| run | N | detection | MAE | PC | ms/face (decode, detect, align, infer) |",
     "|---|---|---|---|---|---|",

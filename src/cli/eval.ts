@@ -63,7 +63,8 @@ const now = () => performance.now();
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   await initDecodersForNode();
   const { card, model: bytes } = loadCard(options.model);
-  if (options.template) card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(repoPath(options.template), "utf8")));
+  if (options.template)
+    card.alignment.template = alignmentTemplateSchema.parse(JSON.parse(readFileSync(repoPath(options.template), "utf8")));
   const set = loadSet(options.set, { size: card.input.size });
   if (set.task !== card.task) throw new Error(`${card.name} predicts ${card.task}, ${set.name} is labelled with ${set.task}`);
   const detectOnly = options.input === "photos" && !!options.detectOnly;
@@ -87,7 +88,10 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       return;
     }
     const t = now();
-    const predictions = await model.predict(pending.map((p) => p.crop), views);
+    const predictions = await model.predict(
+      pending.map((p) => p.crop),
+      views,
+    );
     time.infer += now() - t;
     for (const [i, p] of pending.entries()) done.push({ item: p.item, prediction: predictions[i] });
     pending = [];
@@ -162,7 +166,9 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     metrics: n ? metrics(pred, y, { task: card.task, sigma }) : null,
     coverage90: n ? covered / n : null,
     ms_per_face: total / Math.max(1, detectOnly ? detected : n),
-    ms_per_phase: Object.fromEntries(Object.entries(time).map(([k, v]) => [k, v / Math.max(1, detectOnly ? detected : n)])) as EvalResult["ms_per_phase"],
+    ms_per_phase: Object.fromEntries(
+      Object.entries(time).map(([k, v]) => [k, v / Math.max(1, detectOnly ? detected : n)]),
+    ) as EvalResult["ms_per_phase"],
     undecodable,
     no_face: noFace,
     ...(options.keepPredictions ? { predictions: done.map((d) => ({ id: d.item.id, y: d.item.y, value: d.prediction.value })) } : {}),
@@ -173,16 +179,31 @@ export function formatResult(r: EvalResult): string {
   const f = (x: number | null | undefined, d = 3) => (x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(d));
   const lines = [
     `${r.model} on ${r.set} (--input ${r.input}${r.tier ? `, tier ${r.tier}` : r.flip ? "" : ", no flip"}${r.metrics || r.n_items === 0 || r.input === "crops" ? "" : ", detection only"})`,
-    `  N ${r.n} of ${r.n_items}` + (r.detection_rate !== null ? `   detection rate ${(100 * r.detection_rate).toFixed(2)}% (${r.detected} found, ${r.no_face.length} without a face)` : ""),
+    `  N ${r.n} of ${r.n_items}` +
+      (r.detection_rate !== null
+        ? `   detection rate ${(100 * r.detection_rate).toFixed(2)}% (${r.detected} found, ${r.no_face.length} without a face)`
+        : ""),
   ];
   if (r.undecodable.length) lines.push(`  undecodable ${r.undecodable.length}`);
   if (r.metrics) {
     const m = r.metrics;
-    lines.push(`  MAE ${f(m.mae)}   RMSE ${f(m.rmse)}   PC ${f(m.pc)}   ε-error ${f(m.eps_error)}` + (m.cs5 !== undefined ? `   CS@5 ${f(m.cs5)}` : "") + `   90% coverage ${f(r.coverage90)}`);
-    if (m.bands) lines.push("  MAE by age band: " + Object.entries(m.bands).map(([b, v]) => `${b} ${f(v.mae, 2)} (n=${v.n})`).join(", "));
+    lines.push(
+      `  MAE ${f(m.mae)}   RMSE ${f(m.rmse)}   PC ${f(m.pc)}   ε-error ${f(m.eps_error)}` +
+        (m.cs5 !== undefined ? `   CS@5 ${f(m.cs5)}` : "") +
+        `   90% coverage ${f(r.coverage90)}`,
+    );
+    if (m.bands)
+      lines.push(
+        "  MAE by age band: " +
+          Object.entries(m.bands)
+            .map(([b, v]) => `${b} ${f(v.mae, 2)} (n=${v.n})`)
+            .join(", "),
+      );
   }
   const p = r.ms_per_phase;
-  lines.push(`  ${f(r.ms_per_face, 2)} ms per face (decode ${f(p.decode, 2)}, detect ${f(p.detect, 2)}, align ${f(p.align, 2)}, infer ${f(p.infer, 2)})`);
+  lines.push(
+    `  ${f(r.ms_per_face, 2)} ms per face (decode ${f(p.decode, 2)}, detect ${f(p.detect, 2)}, align ${f(p.align, 2)}, infer ${f(p.infer, 2)})`,
+  );
   return lines.join("\n");
 }
 
@@ -202,7 +223,9 @@ async function main() {
   });
   const { model, set, input } = flags;
   if (!model || !set || (input !== "crops" && input !== "photos")) {
-    console.error("usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|aaf:test|mebeauty:test|scut:test|<folder> --input crops|photos [--limit N] [--no-flip | --tier fast|standard|accurate] [--detect-only] [--template file] [--json out.json]");
+    console.error(
+      "usage: eval --model models/<Name>.json --set utkface:test|utkface200:test|aaf|aaf:test|mebeauty:test|scut:test|<folder> --input crops|photos [--limit N] [--no-flip | --tier fast|standard|accurate] [--detect-only] [--template file] [--json out.json]",
+    );
     process.exit(2);
   }
   const result = await evaluate({

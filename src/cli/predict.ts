@@ -31,10 +31,12 @@ async function main() {
   }
   await initDecodersForNode();
   const cards = flags.models ? flags.models.split(",") : modelCards();
-  const models = await Promise.all(cards.map((c) => {
-    const { card, model } = loadCard(c);
-    return AttributeModel.create(card, model, nodeBackend());
-  }));
+  const models = await Promise.all(
+    cards.map((c) => {
+      const { card, model } = loadCard(c);
+      return AttributeModel.create(card, model, nodeBackend());
+    }),
+  );
   const detector = await loadDetector();
   const options = { flip: !flags["no-flip"], distribution: flags.distribution, scoremap: flags.scoremap };
   const results = [];
@@ -48,7 +50,9 @@ async function main() {
     }
   }
   if (flags.json) {
-    console.log(JSON.stringify({ models: models.map((m) => ({ name: m.card.name, version: m.card.version, task: m.card.task })), results }, null, 1));
+    console.log(
+      JSON.stringify({ models: models.map((m) => ({ name: m.card.name, version: m.card.version, task: m.card.task })), results }, null, 1),
+    );
     return;
   }
   for (const r of results) {
@@ -56,7 +60,11 @@ async function main() {
       console.log(`${r.file}: ${r.error!.kind}: ${r.error!.message}`);
       continue;
     }
-    console.log(`${r.file}: ${r.width}x${r.height}, ${r.faces.length} face(s), ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(" ")} ms`);
+    console.log(
+      `${r.file}: ${r.width}x${r.height}, ${r.faces.length} face(s), ${Object.entries(r.timings)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(" ")} ms`,
+    );
     r.faces.forEach((f, i) => {
       const box = [f.box.x, f.box.y, f.box.width, f.box.height].map((v) => Math.round(v)).join(",");
       const preds = Object.entries(f.predictions)

@@ -127,7 +127,9 @@ async function main() {
     undecodable,
   };
   writeFileSync(join(out, "manifest.json"), JSON.stringify(manifest, null, 1) + "\n");
-  console.log(`${out}: ${rows.length}/${photos.length} aligned (${(100 * manifest.detection_rate).toFixed(2)}% detected), ${manifest.seconds.toFixed(0)} s`);
+  console.log(
+    `${out}: ${rows.length}/${photos.length} aligned (${(100 * manifest.detection_rate).toFixed(2)}% detected), ${manifest.seconds.toFixed(0)} s`,
+  );
 }
 
 main().catch((e) => {

@@ -84,7 +84,12 @@ export function loadSet(spec: string, options: { size?: number } = {}): Labelled
       panel: "scut",
       items: rows.map((r) => {
         const photo = photos.get(r.file.replace(/\.[^.]*$/, ""));
-        return { id: r.file, crop: join(aligned, r.file), photo: photo ? join(root, "scut-fbp5500/faces", photo) : undefined, y: Number(r.mean) };
+        return {
+          id: r.file,
+          crop: join(aligned, r.file),
+          photo: photo ? join(root, "scut-fbp5500/faces", photo) : undefined,
+          y: Number(r.mean),
+        };
       }),
     };
   }
@@ -103,7 +108,12 @@ export function loadSet(spec: string, options: { size?: number } = {}): Labelled
   }
   if (name === "aaf") {
     const rows = readCsv(join(root, "aaf/labels.csv"));
-    const items = rows.map((r) => ({ id: r.file, crop: join(root, "aaf/faces", r.file), photo: join(root, "aaf/faces", r.file), y: Number(r.age) }));
+    const items = rows.map((r) => ({
+      id: r.file,
+      crop: join(root, "aaf/faces", r.file),
+      photo: join(root, "aaf/faces", r.file),
+      y: Number(r.age),
+    }));
     return { name: spec, task: "age", items };
   }
   if (name === "mebeauty") {
@@ -137,5 +147,7 @@ export function loadSet(spec: string, options: { size?: number } = {}): Labelled
       })),
     };
   }
-  throw new Error(`unknown set ${spec}: utkface:<split>, utkface200:<split>, aaf, aaf:<split>, mebeauty:<split>, scut:<split> or a folder with labels.csv`);
+  throw new Error(
+    `unknown set ${spec}: utkface:<split>, utkface200:<split>, aaf, aaf:<split>, mebeauty:<split>, scut:<split> or a folder with labels.csv`,
+  );
 }

@@ -10,14 +10,7 @@
  * other failure is an `ApiError` carrying the RFC 9457 problem document.
  */
 import type { z } from "@hono/zod-openapi";
-import {
-  analysisSchema,
-  analyzeQuerySchema,
-  batchSchema,
-  healthSchema,
-  modelsSchema,
-  problemSchema,
-} from "../api/schemas";
+import { analysisSchema, analyzeQuerySchema, batchSchema, healthSchema, modelsSchema, problemSchema } from "../api/schemas";
 
 export type Analysis = z.output<typeof analysisSchema>;
 export type Face = Analysis["faces"][number];
@@ -180,7 +173,12 @@ export class FaceAgeClient {
   async analyze(image: ImageInput, options: AnalyzeOptions = {}): Promise<Analysis> {
     const query = analyzeQuery(options);
     const { body, type } = await imageBody(image);
-    return this.request(`/v1/analyze?${query}`, { method: "POST", body, headers: { "content-type": type } }, analysisSchema, options.signal);
+    return this.request(
+      `/v1/analyze?${query}`,
+      { method: "POST", body, headers: { "content-type": type } },
+      analysisSchema,
+      options.signal,
+    );
   }
 
   /** Several images in one request (at most the plan's `max_batch`); each has its own status. */
@@ -190,7 +188,8 @@ export class FaceAgeClient {
     // A fresh FormData per attempt: a body stream can be read only once.
     const form = () => {
       const f = new FormData();
-      for (const [i, p] of parts.entries()) f.append("image", new Blob([p.body as Uint8Array<ArrayBuffer>], { type: p.type }), `image-${i}`);
+      for (const [i, p] of parts.entries())
+        f.append("image", new Blob([p.body as Uint8Array<ArrayBuffer>], { type: p.type }), `image-${i}`);
       return f;
     };
     return this.request(`/v1/analyze/batch?${query}`, { method: "POST", body: form }, batchSchema, options.signal);
@@ -218,14 +217,14 @@ export class FaceAgeClient {
       const response = await this.fetchImpl(`${this.baseUrl}${path}`, { method: init.method, body, headers, signal });
       if (response.ok) {
         const parsed = schema.safeParse(await response.json());
-        if (!parsed.success) throw new ContractError(`${init.method} ${path}: the answer does not match the API schema`, parsed.error.issues);
+        if (!parsed.success)
+          throw new ContractError(`${init.method} ${path}: the answer does not match the API schema`, parsed.error.issues);
         return parsed.data;
       }
       const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
       const problem = await problemOf(response);
       if (RETRYABLE.has(response.status) && attempt <= this.retry.maxRetries) {
-        const delayMs =
-          retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : this.retry.baseDelayMs * 2 ** (attempt - 1);
+        const delayMs = retryAfterSeconds !== undefined ? retryAfterSeconds * 1000 : this.retry.baseDelayMs * 2 ** (attempt - 1);
         if (delayMs <= this.retry.maxDelayMs) {
           // A little jitter on top (never below what the server asked for), so clients told the
           // same Retry-After do not all come back in the same millisecond.

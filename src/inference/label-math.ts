@@ -41,7 +41,8 @@ export function expectation(p: ArrayLike<number>, labels: ArrayLike<number>): nu
 
 /** Standard deviation of the distribution, sqrt(E[l²] - E[l]²) (clamped at 0). */
 export function std(p: ArrayLike<number>, labels: ArrayLike<number>): number {
-  let m = 0, m2 = 0;
+  let m = 0,
+    m2 = 0;
   for (let k = 0; k < p.length; k++) {
     m += p[k] * labels[k];
     m2 += p[k] * labels[k] * labels[k];
@@ -113,7 +114,12 @@ export function metrics(
   const n = y.length;
   if (pred.length !== n) throw new RangeError(`metrics: ${pred.length} predictions for ${n} labels`);
   const defaultSigma = options.task === "age" ? 2 : 0.5;
-  let abs = 0, sq = 0, eps = 0, cs = 0, mp = 0, my = 0;
+  let abs = 0,
+    sq = 0,
+    eps = 0,
+    cs = 0,
+    mp = 0,
+    my = 0;
   for (let i = 0; i < n; i++) {
     const e = pred[i] - y[i];
     const s = options.sigma ? options.sigma[i] : defaultSigma;
@@ -126,7 +132,9 @@ export function metrics(
   }
   mp /= n;
   my /= n;
-  let cov = 0, vp = 0, vy = 0;
+  let cov = 0,
+    vp = 0,
+    vy = 0;
   for (let i = 0; i < n; i++) {
     cov += (pred[i] - mp) * (y[i] - my);
     vp += (pred[i] - mp) ** 2;
@@ -143,7 +151,8 @@ export function metrics(
     out.cs5 = cs / n;
     out.bands = {};
     for (const [name, lo, hi] of AGE_BANDS) {
-      let count = 0, sum = 0;
+      let count = 0,
+        sum = 0;
       for (let i = 0; i < n; i++) {
         if (y[i] >= lo && y[i] <= hi) {
           count++;

@@ -16,9 +16,7 @@ export const keyRecordSchema = z.object({
 export type KeyRecord = z.infer<typeof keyRecordSchema>;
 
 /** Who is calling: a key's owner, or an anonymous client identified by its IP. */
-export type Caller =
-  | { kind: "key"; id: string; plan: string; name: string }
-  | { kind: "anonymous"; id: string; plan: "free" };
+export type Caller = { kind: "key"; id: string; plan: string; name: string } | { kind: "anonymous"; id: string; plan: "free" };
 
 export function generateKey(): string {
   const raw = crypto.getRandomValues(new Uint8Array(32));

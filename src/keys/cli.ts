@@ -66,12 +66,15 @@ async function main(argv: string[]): Promise<void> {
     if (!arg) throw new Error("revoke needs a key id (64 hex characters, from `keys list`), or - to read the key from stdin");
     if (isWellFormedKey(arg)) {
       // Too late for this shell's history, but nothing else is done with a key given this way.
-      console.error(`not revoked: a key on the command line stays in the shell's history and shows in ps.\nRevoke it by its id:  npm run keys -- revoke ${await sha256Hex(arg)}`);
+      console.error(
+        `not revoked: a key on the command line stays in the shell's history and shows in ps.\nRevoke it by its id:  npm run keys -- revoke ${await sha256Hex(arg)}`,
+      );
       process.exitCode = 2;
       return;
     }
     const id = arg === "-" ? await idOfKey(await readSecret("API key to revoke: ")) : arg;
-    if (!/^[0-9a-f]{64}$/.test(id)) throw new Error("not a key id (64 hex characters); to revoke by the key itself, pass - and give the key on stdin");
+    if (!/^[0-9a-f]{64}$/.test(id))
+      throw new Error("not a key id (64 hex characters); to revoke by the key itself, pass - and give the key on stdin");
     const found = JSON.parse(wranglerKv(["key", "list", "--prefix", kvKeyFor(id)], where, persist)) as { name: string }[];
     if (!found.some((k) => k.name === kvKeyFor(id))) {
       console.error(`no key with id ${id}: nothing revoked`);
@@ -84,7 +87,9 @@ async function main(argv: string[]): Promise<void> {
     const keys = JSON.parse(wranglerKv(["key", "list", "--prefix", "key:"], where, persist)) as { name: string }[];
     for (const k of keys) console.log(k.name.slice(4));
   } else {
-    console.error("usage: keys create --plan <plan> --name <label> | revoke <id> | revoke - (key on stdin) | list  [--remote] [--persist-to dir]");
+    console.error(
+      "usage: keys create --plan <plan> --name <label> | revoke <id> | revoke - (key on stdin) | list  [--remote] [--persist-to dir]",
+    );
     process.exitCode = 2;
   }
 }

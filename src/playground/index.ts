@@ -32,18 +32,20 @@ const asset = (body: string, type: string) => () =>
 
 export const playground = new Hono();
 
-playground.get("/", () =>
-  new Response(playgroundHtml, {
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "public, max-age=0, must-revalidate",
-      "content-security-policy": CSP,
-      "x-content-type-options": "nosniff",
-      "referrer-policy": "no-referrer",
-      // The camera button needs it; nothing else does.
-      "permissions-policy": "camera=(self), microphone=(), geolocation=()",
-    },
-  }),
+playground.get(
+  "/",
+  () =>
+    new Response(playgroundHtml, {
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "cache-control": "public, max-age=0, must-revalidate",
+        "content-security-policy": CSP,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        // The camera button needs it; nothing else does.
+        "permissions-policy": "camera=(self), microphone=(), geolocation=()",
+      },
+    }),
 );
 playground.get("/playground.js", asset(playgroundScript, "text/javascript"));
 playground.get("/playground.css", asset(playgroundCss, "text/css"));

@@ -70,21 +70,29 @@ export class RunnerClient {
   begin(tier: RunnerTier, deadlineMs: number): RunnerAttempt {
     const health = this.tiers[tier];
     if (!health.breaker.tryAcquire()) {
-      throw new RunnerUnavailable("breaker-open", "runner circuit breaker is open", health.breaker.retryInMs || this.options.breaker.openMs);
+      throw new RunnerUnavailable(
+        "breaker-open",
+        "runner circuit breaker is open",
+        health.breaker.retryInMs || this.options.breaker.openMs,
+      );
     }
     health.noteAttempt();
-    return new RunnerAttempt((call, signal) => this.send(call, signal), {
-      success: (ms) => {
-        health.breaker.onSuccess();
-        health.latency.observe(ms);
+    return new RunnerAttempt(
+      (call, signal) => this.send(call, signal),
+      {
+        success: (ms) => {
+          health.breaker.onSuccess();
+          health.latency.observe(ms);
+        },
+        failure: (reason, ms) => {
+          health.latency.observe(ms);
+          for (const [name, h] of Object.entries(this.tiers)) {
+            if (name === tier || reason !== "timeout") h.breaker.onFailure();
+          }
+        },
       },
-      failure: (reason, ms) => {
-        health.latency.observe(ms);
-        for (const [name, h] of Object.entries(this.tiers)) {
-          if (name === tier || reason !== "timeout") h.breaker.onFailure();
-        }
-      },
-    }, deadlineMs);
+      deadlineMs,
+    );
   }
 
   /** One infer call: POST, capped read, decode, validate. Throws RunnerUnavailable. */
@@ -109,7 +117,9 @@ export class RunnerClient {
       if (err instanceof RunnerUnavailable) throw err;
       if (signal.aborted) {
         const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
-        throw timedOut ? new RunnerUnavailable("timeout", "no answer within the deadline") : new RunnerUnavailable("cancelled", "call abandoned");
+        throw timedOut
+          ? new RunnerUnavailable("timeout", "no answer within the deadline")
+          : new RunnerUnavailable("cancelled", "call abandoned");
       }
       if (err instanceof BodyTooLarge) throw new RunnerUnavailable("invalid-response", `runner answer is too large (${err.message})`);
       throw new RunnerUnavailable("network", "runner unreachable");

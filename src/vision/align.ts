@@ -12,7 +12,11 @@ export interface Similarity {
 
 /** Weighted least-squares similarity transform taking `from` onto `to` (closed form, Umeyama in 2D). */
 export function fitSimilarity(from: readonly Point[], to: readonly Point[], weights?: readonly number[]): Similarity {
-  let sw = 0, fx = 0, fy = 0, tx = 0, ty = 0;
+  let sw = 0,
+    fx = 0,
+    fy = 0,
+    tx = 0,
+    ty = 0;
   for (let i = 0; i < from.length; i++) {
     const w = weights?.[i] ?? 1;
     sw += w;
@@ -21,12 +25,19 @@ export function fitSimilarity(from: readonly Point[], to: readonly Point[], weig
     tx += w * to[i][0];
     ty += w * to[i][1];
   }
-  fx /= sw; fy /= sw; tx /= sw; ty /= sw;
-  let dot = 0, cross = 0, norm = 0;
+  fx /= sw;
+  fy /= sw;
+  tx /= sw;
+  ty /= sw;
+  let dot = 0,
+    cross = 0,
+    norm = 0;
   for (let i = 0; i < from.length; i++) {
     const w = weights?.[i] ?? 1;
-    const px = from[i][0] - fx, py = from[i][1] - fy;
-    const qx = to[i][0] - tx, qy = to[i][1] - ty;
+    const px = from[i][0] - fx,
+      py = from[i][1] - fy;
+    const qx = to[i][0] - tx,
+      qy = to[i][1] - ty;
     dot += w * (px * qx + py * qy);
     cross += w * (px * qy - py * qx);
     norm += w * (px * px + py * py);
@@ -75,7 +86,8 @@ export function warpSimilarity(image: RgbImage, t: Similarity, width: number, he
   const edge = options.border !== "black";
   const det = t.a * t.a + t.b * t.b;
   // Inverse: p = R^-1 (q - t) / s, written out.
-  const ia = t.a / det, ib = t.b / det;
+  const ia = t.a / det,
+    ib = t.b / det;
   const shrink = 1 / Math.sqrt(det);
   const n = shrink > 1.5 ? Math.min(4, Math.round(shrink)) : 1;
   const out = new Uint8Array(width * height * 3);
@@ -83,7 +95,9 @@ export function warpSimilarity(image: RgbImage, t: Similarity, width: number, he
   const px = [0, 0, 0];
   for (let v = 0; v < height; v++) {
     for (let u = 0; u < width; u++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let j = 0; j < n; j++) {
         for (let i = 0; i < n; i++) {
           const qx = u + (i + 0.5) / n - t.tx;
@@ -110,8 +124,10 @@ export function warpSimilarity(image: RgbImage, t: Similarity, width: number, he
 /** Bilinear sample at pixel-index coordinates (x, y); pixels outside the image count as black
  * (the caller clamps coordinates for the "edge" border). */
 function bilinear(data: Uint8Array, w: number, h: number, x: number, y: number, out: number[]): void {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const fx = x - x0, fy = y - y0;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  const fx = x - x0,
+    fy = y - y0;
   out[0] = out[1] = out[2] = 0;
   for (let dy = 0; dy < 2; dy++) {
     const yy = y0 + dy;

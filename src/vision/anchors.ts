@@ -12,8 +12,7 @@ export function blazeFaceAnchors(): Float32Array {
   const out: number[] = [];
   for (const { cells, perCell } of ANCHOR_GRIDS) {
     for (let y = 0; y < cells; y++)
-      for (let x = 0; x < cells; x++)
-        for (let a = 0; a < perCell; a++) out.push((x + 0.5) / cells, (y + 0.5) / cells);
+      for (let x = 0; x < cells; x++) for (let a = 0; a < perCell; a++) out.push((x + 0.5) / cells, (y + 0.5) / cells);
   }
   return Float32Array.from(out);
 }

@@ -64,8 +64,14 @@ function target(spec: CropSpec): Point[] {
 function footprint(t: { a: number; b: number; tx: number; ty: number }, size: number): Rect {
   const det = t.a * t.a + t.b * t.b;
   const margin = 2;
-  const corners = [[-margin, -margin], [size + margin, -margin], [-margin, size + margin], [size + margin, size + margin]].map(([u, v]) => {
-    const qx = u - t.tx, qy = v - t.ty;
+  const corners = [
+    [-margin, -margin],
+    [size + margin, -margin],
+    [-margin, size + margin],
+    [size + margin, size + margin],
+  ].map(([u, v]) => {
+    const qx = u - t.tx,
+      qy = v - t.ty;
     return [(t.a * qx + t.b * qy) / det, (-t.b * qx + t.a * qy) / det];
   });
   const pad = 2 / Math.sqrt(det);

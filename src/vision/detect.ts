@@ -91,7 +91,10 @@ export class FaceDetector {
     const [scores16, boxes16, scores8, boxes8] = [head(512, 1), head(512, 16), head(384, 1), head(384, 16)];
     const result: Candidate[] = [];
     const threshold = this.options.scoreThreshold;
-    const heads: [Float32Array, Float32Array, number][] = [[scores16, boxes16, 0], [scores8, boxes8, scores16.length]];
+    const heads: [Float32Array, Float32Array, number][] = [
+      [scores16, boxes16, 0],
+      [scores8, boxes8, scores16.length],
+    ];
     for (const [scores, boxes, first] of heads) {
       for (let i = 0; i < scores.length; i++) {
         const score = 1 / (1 + Math.exp(-Math.max(-100, Math.min(100, scores[i]))));

@@ -44,13 +44,34 @@ export function applyOrientation(image: RgbImage, orientation: number): RgbImage
     for (let dx = 0; dx < ow; dx++) {
       let sx: number, sy: number;
       switch (orientation) {
-        case 2: sx = w - 1 - dx; sy = dy; break;
-        case 3: sx = w - 1 - dx; sy = h - 1 - dy; break;
-        case 4: sx = dx; sy = h - 1 - dy; break;
-        case 5: sx = dy; sy = dx; break;
-        case 6: sx = dy; sy = h - 1 - dx; break;
-        case 7: sx = w - 1 - dy; sy = h - 1 - dx; break;
-        default: sx = w - 1 - dy; sy = dx; break; // 8
+        case 2:
+          sx = w - 1 - dx;
+          sy = dy;
+          break;
+        case 3:
+          sx = w - 1 - dx;
+          sy = h - 1 - dy;
+          break;
+        case 4:
+          sx = dx;
+          sy = h - 1 - dy;
+          break;
+        case 5:
+          sx = dy;
+          sy = dx;
+          break;
+        case 6:
+          sx = dy;
+          sy = h - 1 - dx;
+          break;
+        case 7:
+          sx = w - 1 - dy;
+          sy = h - 1 - dx;
+          break;
+        default:
+          sx = w - 1 - dy;
+          sy = dx;
+          break; // 8
       }
       const s = (sy * w + sx) * 3;
       const d = (dy * ow + dx) * 3;
@@ -77,14 +98,22 @@ export interface Rect {
 export function orientRect(r: Rect, orientation: number, width: number, height: number): Rect {
   const corner = (x: number, y: number): [number, number] => {
     switch (orientation) {
-      case 2: return [width - x, y];
-      case 3: return [width - x, height - y];
-      case 4: return [x, height - y];
-      case 5: return [y, x];
-      case 6: return [height - y, x];
-      case 7: return [height - y, width - x];
-      case 8: return [y, width - x];
-      default: return [x, y];
+      case 2:
+        return [width - x, y];
+      case 3:
+        return [width - x, height - y];
+      case 4:
+        return [x, height - y];
+      case 5:
+        return [y, x];
+      case 6:
+        return [height - y, x];
+      case 7:
+        return [height - y, width - x];
+      case 8:
+        return [y, width - x];
+      default:
+        return [x, y];
     }
   };
   const [ax, ay] = corner(r.x0, r.y0);

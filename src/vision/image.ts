@@ -38,10 +38,14 @@ export function zoomAboutCentre(image: RgbImage, scale: number): RgbImage {
   const source = (i: number, n: number) => Math.min(Math.max(((2 * i + 1 - n) / scale + n - 1) / 2, 0), n - 1);
   for (let y = 0; y < height; y++) {
     const sy = source(y, height);
-    const y0 = Math.floor(sy), y1 = Math.min(y0 + 1, height - 1), ty = sy - y0;
+    const y0 = Math.floor(sy),
+      y1 = Math.min(y0 + 1, height - 1),
+      ty = sy - y0;
     for (let x = 0; x < width; x++) {
       const sx = source(x, width);
-      const x0 = Math.floor(sx), x1 = Math.min(x0 + 1, width - 1), tx = sx - x0;
+      const x0 = Math.floor(sx),
+        x1 = Math.min(x0 + 1, width - 1),
+        tx = sx - x0;
       const d = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) {
         const top = data[(y0 * width + x0) * 3 + c] * (1 - tx) + data[(y0 * width + x1) * 3 + c] * tx;

@@ -94,7 +94,12 @@ export class Photo {
     if (this.source.kind === "pixels") return this.source.full;
     const scale = SCALES.find((s) => s <= maxScale) ?? 1;
     if (scale >= this.preview.scale) return this.preview;
-    const clipped = { x0: Math.max(0, box.x0), y0: Math.max(0, box.y0), x1: Math.min(this.width, box.x1), y1: Math.min(this.height, box.y1) };
+    const clipped = {
+      x0: Math.max(0, box.x0),
+      y0: Math.max(0, box.y0),
+      x1: Math.min(this.width, box.x1),
+      y1: Math.min(this.height, box.y1),
+    };
     if (!(clipped.x1 > clipped.x0 && clipped.y1 > clipped.y0)) return this.preview;
     const stored = orientRect(clipped, inverseOrientation(this.orientation), this.width, this.height);
     return scaledView(this.source.header, this.source.decode, scale, stored);
@@ -112,7 +117,12 @@ interface ScaledRegion {
 type ScaledDecoder = (scale: JpegScale, region: ScaledRegion | null) => Promise<RgbImage & { x: number; y: number }>;
 
 /** The format's scaled decoder, each call checked against the budget before it allocates. */
-function scaledDecoder(bytes: Uint8Array, header: Exclude<ImageHeader, WebpHeader>, budget: DecodeBudget, background: [number, number, number]): ScaledDecoder {
+function scaledDecoder(
+  bytes: Uint8Array,
+  header: Exclude<ImageHeader, WebpHeader>,
+  budget: DecodeBudget,
+  background: [number, number, number],
+): ScaledDecoder {
   return async (scale, region) => {
     const w = region ? region.width + 32 : Math.ceil(header.width / scale);
     const h = region ? region.height : Math.ceil(header.height / scale);
@@ -120,7 +130,8 @@ function scaledDecoder(bytes: Uint8Array, header: Exclude<ImageHeader, WebpHeade
     // progressive file's coefficients. PNG: the output, its sums (4 bytes a sample) and one
     // inflate step's output (4 MB at most) with its queue.
     const cost = header.type === "jpeg" ? rgbBytes(w, h) * 2 + bytes.length + header.workBytes : rgbBytes(w, h) * 5 + 16 * 2 ** 20;
-    if (cost > budget.maxBytes) throw new ImageError("too_large", `${header.type}: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
+    if (cost > budget.maxBytes)
+      throw new ImageError("too_large", `${header.type}: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
     if (header.type === "png") return decodePng(bytes, header, background, { scale, region });
     return decodeJpeg(bytes, { scale, region: region ?? undefined, maxScans: budget.maxScans, maxWorkBytes: budget.maxBytes });
   };
@@ -137,26 +148,39 @@ async function scaledView(header: ImageHeader, decode: ScaledDecoder, scale: Jpe
     height: Math.ceil(stored.y1 / scale) - Math.floor(stored.y0 / scale),
   };
   const pixels = await decode(scale, region);
-  if (!region && (pixels.width !== sw || pixels.height !== sh)) throw new ImageError("undecodable", `${header.type}: decoded size differs from header`);
+  if (!region && (pixels.width !== sw || pixels.height !== sh))
+    throw new ImageError("undecodable", `${header.type}: decoded size differs from header`);
   // The scaled image covers a virtual stored image of (sw*scale) x (sh*scale) full pixels; its
   // upright placement tells where the real image's origin sits.
   const virtualW = sw * scale;
   const virtualH = sh * scale;
   const o = header.orientation;
-  const decoded: Rect = { x0: pixels.x * scale, y0: pixels.y * scale, x1: (pixels.x + pixels.width) * scale, y1: (pixels.y + pixels.height) * scale };
+  const decoded: Rect = {
+    x0: pixels.x * scale,
+    y0: pixels.y * scale,
+    x1: (pixels.x + pixels.width) * scale,
+    y1: (pixels.y + pixels.height) * scale,
+  };
   const upright = orientRect(decoded, o, virtualW, virtualH);
   const real = orientRect({ x0: 0, y0: 0, x1: header.width, y1: header.height }, o, virtualW, virtualH);
   return { image: applyOrientation(pixels, o), scale, x: upright.x0 - real.x0, y: upright.y0 - real.y0 };
 }
 
 /** WebP in one piece (libwebp through @jsquash/webp has no scaled decoding), within the budget. */
-async function decodeWebpWhole(bytes: Uint8Array, header: WebpHeader, budget: DecodeBudget, background: [number, number, number]): Promise<RgbImage> {
+async function decodeWebpWhole(
+  bytes: Uint8Array,
+  header: WebpHeader,
+  budget: DecodeBudget,
+  background: [number, number, number],
+): Promise<RgbImage> {
   const n = header.width * header.height;
   // libwebp's RGBA in its own memory, the RGBA copied out, our RGB, and the input copy.
   const cost = n * 11 + bytes.length;
-  if (cost > budget.maxBytes) throw new ImageError("too_large", `webp: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
+  if (cost > budget.maxBytes)
+    throw new ImageError("too_large", `webp: decoding needs ${cost} bytes, over the ${budget.maxBytes}-byte budget`);
   const rgba = await decodeWebP(bytes);
-  if (rgba.width !== header.width || rgba.height !== header.height) throw new ImageError("undecodable", "webp: decoded size differs from header");
+  if (rgba.width !== header.width || rgba.height !== header.height)
+    throw new ImageError("undecodable", "webp: decoded size differs from header");
   return { width: rgba.width, height: rgba.height, data: compositeRgba(rgba.data, n, background) };
 }
 

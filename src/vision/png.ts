@@ -14,7 +14,15 @@ import type { RgbImage } from "./image";
 const STEP = 4 * 1024;
 
 // Adam7 passes: x0, y0, dx, dy.
-const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 const PASSES_NONE = [[0, 0, 1, 1]];
 
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -40,7 +48,12 @@ export interface PngPixels extends RgbImage {
   y: number;
 }
 
-export async function decodePng(bytes: Uint8Array, header: PngHeader, background: readonly [number, number, number], request: PngRequest): Promise<PngPixels> {
+export async function decodePng(
+  bytes: Uint8Array,
+  header: PngHeader,
+  background: readonly [number, number, number],
+  request: PngRequest,
+): Promise<PngPixels> {
   await checkMetadata(bytes, header);
   const { width, height, depth, colorType } = header;
   const { scale } = request;
@@ -188,7 +201,8 @@ async function checkMetadata(bytes: Uint8Array, header: PngHeader): Promise<void
         cap = Math.min(cap, new DataView(head.buffer).getUint32(0));
       }
       total += chunk.length;
-      if (total > cap) throw new ImageError("undecodable", `png: ${kind === "icc" ? "iCCP" : "text"} chunk inflates past the size it may have`);
+      if (total > cap)
+        throw new ImageError("undecodable", `png: ${kind === "icc" ? "iCCP" : "text"} chunk inflates past the size it may have`);
     });
   }
 }
@@ -198,7 +212,12 @@ async function checkMetadata(bytes: Uint8Array, header: PngHeader): Promise<void
  * at a time, reading each step's output before writing the next (so at most one step's output is
  * ever queued). `enough` ends it early. An error thrown by `take` cancels the stream and propagates.
  */
-async function inflate(bytes: Uint8Array, parts: readonly [number, number][], take: (chunk: Uint8Array) => void, enough: () => boolean = () => false): Promise<void> {
+async function inflate(
+  bytes: Uint8Array,
+  parts: readonly [number, number][],
+  take: (chunk: Uint8Array) => void,
+  enough: () => boolean = () => false,
+): Promise<void> {
   const stream = new DecompressionStream("deflate");
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
@@ -244,7 +263,9 @@ function unfilter(line: Uint8Array, prev: Uint8Array, bpp: number): void {
       const b = prev[i];
       const c = i > bpp ? prev[i - bpp] : 0;
       const p = a + b - c;
-      const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
       line[i] += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
     }
   } else throw new ImageError("undecodable", "png: unknown row filter");
@@ -286,8 +307,11 @@ function pixelWriter(header: PngHeader, background: readonly [number, number, nu
       if (colorType === 3) paletteEntry(palette!, alpha, line[s], out, d, put);
       else if (colorType === 0) out[d] = out[d + 1] = out[d + 2] = line[s];
       else if (colorType === 4) put(out, d, line[s], line[s], line[s], line[s + hi]);
-      else if (colorType === 2) { out[d] = line[s]; out[d + 1] = line[s + hi]; out[d + 2] = line[s + 2 * hi]; }
-      else put(out, d, line[s], line[s + hi], line[s + 2 * hi], line[s + 3 * hi]);
+      else if (colorType === 2) {
+        out[d] = line[s];
+        out[d + 1] = line[s + hi];
+        out[d + 2] = line[s + 2 * hi];
+      } else put(out, d, line[s], line[s + hi], line[s + 2 * hi], line[s + 3 * hi]);
     }
   };
 }

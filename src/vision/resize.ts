@@ -50,7 +50,9 @@ export function resizeToFloat(image: RgbImage, width: number, height: number): F
     const row = y * sw * 3;
     for (let x = 0; x < width; x++) {
       const w = tx.weights[x];
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let k = 0, s = row + tx.start[x] * 3; k < tx.count[x]; k++, s += 3) {
         r += data[s] * w[k];
         g += data[s + 1] * w[k];

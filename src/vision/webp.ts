@@ -32,12 +32,15 @@ export async function decodeWebP(bytes: Uint8Array): Promise<{ width: number; he
     await ready;
   } catch (cause) {
     ready = null;
-    throw new Error("WebP decoder could not load its WebAssembly; call setWebPDecoderModule() with the precompiled webp_dec.wasm", { cause });
+    throw new Error("WebP decoder could not load its WebAssembly; call setWebPDecoderModule() with the precompiled webp_dec.wasm", {
+      cause,
+    });
   }
   // The emscripten binding copies from an ArrayBuffer; hand it exactly this view's bytes.
-  const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? (bytes.buffer as ArrayBuffer)
-    : (bytes.slice().buffer as ArrayBuffer);
+  const buffer =
+    bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? (bytes.buffer as ArrayBuffer)
+      : (bytes.slice().buffer as ArrayBuffer);
   try {
     const image = await decodeWebPWasm(buffer);
     if (image.width * image.height > RECYCLE_PIXELS) ready = null;

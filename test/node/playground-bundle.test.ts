@@ -6,6 +6,9 @@ import { PLAYGROUND_BUNDLE, playgroundBundleModule } from "../../scripts/build-p
 describe("playground bundle", () => {
   it("is current with src/playground/browser", async () => {
     const committed = readFileSync(PLAYGROUND_BUNDLE, "utf8");
-    expect(committed === (await playgroundBundleModule()), "src/playground/bundle.generated.ts is stale: run `npm run build:playground`").toBe(true);
+    expect(
+      committed === (await playgroundBundleModule()),
+      "src/playground/bundle.generated.ts is stale: run `npm run build:playground`",
+    ).toBe(true);
   });
 });

@@ -25,7 +25,6 @@ import type { FaultMode } from "./fault-modes";
 
 export type { FaultMode };
 
-
 interface Fault {
   mode: FaultMode;
   delayMs: number;
@@ -62,15 +61,25 @@ export interface FaultRunner {
 
 /** Bodies that look like, but are not, KServe v2 inference responses (the fault `garbage` without an upstream). */
 const FORGED: { type: string; body: Buffer }[] = [
-  { type: "application/json", body: Buffer.from('{"model_name":"ThinAgeNet","outputs":[{"name":"probs","datatype":"FP32","shape":[1,101],"data":[0.5,0.5]}]}') },
+  {
+    type: "application/json",
+    body: Buffer.from('{"model_name":"ThinAgeNet","outputs":[{"name":"probs","datatype":"FP32","shape":[1,101],"data":[0.5,0.5]}]}'),
+  },
   { type: "application/json", body: Buffer.from('{"outputs": "\u0000\u0001 not tensors"') },
   // Binary-extension framing that lies about its header length.
   { type: "application/octet-stream", body: Buffer.from(Array.from({ length: 777 }, (_, i) => (i * 131) & 255)) },
-  { type: "application/json", body: Buffer.from('{"model_name":"ThinAgeNet","outputs":[{"name":"probs","datatype":"FP32","shape":[-1,7],"data":["NaN",null,{}]}]}') },
+  {
+    type: "application/json",
+    body: Buffer.from('{"model_name":"ThinAgeNet","outputs":[{"name":"probs","datatype":"FP32","shape":[-1,7],"data":["NaN",null,{}]}]}'),
+  },
 ];
 
 export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOptions = {}): Promise<FaultRunner> {
-  const { upstream, port: listenPort = 0, fault: initial } = typeof upstreamOrOptions === "string" ? { upstream: upstreamOrOptions } : upstreamOrOptions;
+  const {
+    upstream,
+    port: listenPort = 0,
+    fault: initial,
+  } = typeof upstreamOrOptions === "string" ? { upstream: upstreamOrOptions } : upstreamOrOptions;
   const runners = new Map<string, VirtualRunner>();
   const runner = (name: string) => {
     let r = runners.get(name);
@@ -89,14 +98,22 @@ export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOp
     if (control) {
       const r = runner(control[1]);
       if (req.method === "POST") {
-        const c = JSON.parse(body.toString("utf8")) as { mode: FaultMode; delayMs?: number; count?: number; minRows?: number; then?: { mode: FaultMode; delayMs?: number } };
+        const c = JSON.parse(body.toString("utf8")) as {
+          mode: FaultMode;
+          delayMs?: number;
+          count?: number;
+          minRows?: number;
+          then?: { mode: FaultMode; delayMs?: number };
+        };
         r.fault = { mode: c.mode, delayMs: c.delayMs ?? 0 };
         r.minRows = c.minRows ?? 0;
         r.remaining = c.count ?? Infinity;
         // biome-ignore lint/suspicious/noThenProperty: see runner() above
         r.then = c.then ? { mode: c.then.mode, delayMs: c.then.delayMs ?? 0 } : PASS;
       }
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ mode: r.fault.mode, requests: r.requests, abandoned: r.abandoned }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ mode: r.fault.mode, requests: r.requests, abandoned: r.abandoned }));
       return;
     }
     const route = /^\/r\/([\w-]+)(\/.*)$/.exec(req.url ?? "") ?? [req.url ?? "/", "default", req.url ?? "/"];
@@ -121,10 +138,11 @@ export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOp
       res.writeHead(200, { "content-type": "application/octet-stream", "inference-header-content-length": "2" });
       const chunk = Buffer.alloc(64 * 1024, 0x7b);
       for (let sent = 0; sent < 64 * 1024 * 1024 && !res.destroyed; sent += chunk.length) {
-        if (!res.write(chunk)) await new Promise((resolve) => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
-        });
+        if (!res.write(chunk))
+          await new Promise((resolve) => {
+            res.once("drain", resolve);
+            res.once("close", resolve);
+          });
       }
       return void res.end();
     }
@@ -143,7 +161,8 @@ export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOp
       if (hungUp.signal.aborted) return;
     }
     if (!upstream) {
-      if (mode !== "garbage") return void res.writeHead(503, { "content-type": "application/problem+json" }).end('{"title":"no upstream runner","status":503}');
+      if (mode !== "garbage")
+        return void res.writeHead(503, { "content-type": "application/problem+json" }).end('{"title":"no upstream runner","status":503}');
       const forged = FORGED[r.requests % FORGED.length];
       const headers: Record<string, string> = { "content-type": forged.type };
       if (forged.type === "application/octet-stream") headers["inference-header-content-length"] = "4096";
@@ -153,8 +172,14 @@ export async function startFaultRunner(upstreamOrOptions: string | FaultRunnerOp
     let answer: Buffer;
     try {
       const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host" && k !== "content-length") headers.set(k, v);
-      upstreamRes = await fetch(upstream + route[2], { method: req.method, headers, body: req.method === "GET" ? undefined : body, signal: hungUp.signal });
+      for (const [k, v] of Object.entries(req.headers))
+        if (typeof v === "string" && k !== "host" && k !== "content-length") headers.set(k, v);
+      upstreamRes = await fetch(upstream + route[2], {
+        method: req.method,
+        headers,
+        body: req.method === "GET" ? undefined : body,
+        signal: hungUp.signal,
+      });
       answer = Buffer.from(await upstreamRes.arrayBuffer());
     } catch {
       return void req.socket.destroy();

@@ -5,7 +5,9 @@ import { DATA_DIR, datasetImages, listImages } from "./datasets";
 
 /** The first `n` MEBeauty photos (real portraits, at most 512 px), sorted by path. */
 export function photos(n: number): Buffer[] {
-  return datasetImages("mebeauty/photos").slice(0, n).map((f) => readFileSync(f));
+  return datasetImages("mebeauty/photos")
+    .slice(0, n)
+    .map((f) => readFileSync(f));
 }
 
 function facePhotos(): string[] {
@@ -44,10 +46,12 @@ export async function adultFacePhoto(candidates = facePhotos().slice(0, 60)): Pr
   const { tierConfig } = await import("@faceage/contracts/card");
   await initDecodersForNode();
   const detector = await loadDetector();
-  const models = await Promise.all(["models/TinyAgeNet.json", "models/ThinAgeNet.json"].map((c) => {
-    const { card, model } = loadCard(c);
-    return AttributeModel.create(card, model, nodeBackend());
-  }));
+  const models = await Promise.all(
+    ["models/TinyAgeNet.json", "models/ThinAgeNet.json"].map((c) => {
+      const { card, model } = loadCard(c);
+      return AttributeModel.create(card, model, nodeBackend());
+    }),
+  );
   for (const file of candidates) {
     const bytes = new Uint8Array(readFileSync(file));
     const risks = [];

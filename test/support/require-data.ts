@@ -27,7 +27,9 @@ export function missingInputs(needs: Needs): string | null {
   const reasons: string[] = [];
   const data = missingData(needs.data ?? []);
   if (data.length > 0) reasons.push(`datasets missing under ${DATA_DIR}: ${data.join(", ")} (set DATA_DIR to the datasets folder)`);
-  const models = (needs.models ?? []).flatMap((n) => [`${n}.onnx`, `${n}.json`]).filter((f) => !existsSync(path.join(REPO_ROOT, "models", f)));
+  const models = (needs.models ?? [])
+    .flatMap((n) => [`${n}.onnx`, `${n}.json`])
+    .filter((f) => !existsSync(path.join(REPO_ROOT, "models", f)));
   if (models.length > 0) reasons.push(`model files missing in ${path.join(REPO_ROOT, "models")}: ${models.join(", ")}`);
   return reasons.length > 0 ? reasons.join("; ") : null;
 }

@@ -8,11 +8,23 @@ describe("discovery", () => {
   it("/openapi.json is generated from the route schemas", async () => {
     const res = await call("/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { parameters?: { name: string }[] }>>; components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { parameters?: { name: string }[] }>>;
+      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual(["/healthz", "/v1/analyze", "/v1/analyze/batch", "/v1/models"]);
-    expect(doc.paths["/v1/analyze"].post.parameters!.map((p) => p.name).sort()).toEqual(["attributes", "distribution", "explain", "max_faces", "tier"]);
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Analysis", "Face", "Problem", "BatchAnalysis", "ModelCard"]));
+    expect(doc.paths["/v1/analyze"].post.parameters!.map((p) => p.name).sort()).toEqual([
+      "attributes",
+      "distribution",
+      "explain",
+      "max_faces",
+      "tier",
+    ]);
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["Analysis", "Face", "Problem", "BatchAnalysis", "ModelCard"]),
+    );
     expect(doc.components.securitySchemes).toHaveProperty("bearer");
   });
 
@@ -20,7 +32,14 @@ describe("discovery", () => {
     const res = await call("/docs");
     expect(res.headers.get("Content-Type")).toContain("text/html");
     const html = await res.text();
-    for (const s of ["POST /v1/analyze", "POST /v1/analyze/batch", "GET /v1/models", 'id="problem-rate-limited"', 'id="problem-pixel-budget"']) expect(html).toContain(s);
+    for (const s of [
+      "POST /v1/analyze",
+      "POST /v1/analyze/batch",
+      "GET /v1/models",
+      'id="problem-rate-limited"',
+      'id="problem-pixel-budget"',
+    ])
+      expect(html).toContain(s);
   });
 
   it("/v1/models lists the cards in service", async () => {
@@ -29,7 +48,12 @@ describe("discovery", () => {
       models: { name: string; served_by: string; task: string; labels: { k: number } }[];
     };
     expect(detector.name).toBe("BlazeFace");
-    expect(models.map((m) => `${m.name}:${m.served_by}`).sort()).toEqual(["ThinAgeNet:runner", "ThinAttNet:runner", "TinyAgeNet:edge", "TinyAttNet:edge"]);
+    expect(models.map((m) => `${m.name}:${m.served_by}`).sort()).toEqual([
+      "ThinAgeNet:runner",
+      "ThinAttNet:runner",
+      "TinyAgeNet:edge",
+      "TinyAttNet:edge",
+    ]);
   });
 
   it("/healthz is not metered", async () => {
@@ -42,7 +66,11 @@ describe("discovery", () => {
   it("CORS: any origin may call with a bearer key and read the limit headers", async () => {
     const res = await call("/v1/analyze", {
       method: "OPTIONS",
-      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" },
+      headers: {
+        Origin: "https://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
@@ -111,13 +139,25 @@ describe("analyze", () => {
   it("a batch answers per image, in order, each with its own status", async () => {
     const { key } = await createKey("pro");
     const form = new FormData();
-    for (const [name, b64] of [["a.jpg", fixtures.photoJpeg], ["b.pdf", fixtures.notImage], ["c.jpg", fixtures.truncatedJpeg], ["d.png", fixtures.noFacePng]]) {
+    for (const [name, b64] of [
+      ["a.jpg", fixtures.photoJpeg],
+      ["b.pdf", fixtures.notImage],
+      ["c.jpg", fixtures.truncatedJpeg],
+      ["d.png", fixtures.noFacePng],
+    ]) {
       form.append("image", new Blob([bytesOf(b64)]), name);
     }
     const res = await call("/v1/analyze/batch?tier=fast&attributes=age", { body: form, key });
     expect(res.status).toBe(200);
-    const { results } = (await res.json()) as { results: { index: number; status: number; analysis?: { faces: unknown[] }; problem?: { type: string } }[] };
-    expect(results.map((r) => [r.index, r.status])).toEqual([[0, 200], [1, 415], [2, 422], [3, 200]]);
+    const { results } = (await res.json()) as {
+      results: { index: number; status: number; analysis?: { faces: unknown[] }; problem?: { type: string } }[];
+    };
+    expect(results.map((r) => [r.index, r.status])).toEqual([
+      [0, 200],
+      [1, 415],
+      [2, 422],
+      [3, 200],
+    ]);
     expect(results[0].analysis!.faces).toHaveLength(1);
     expect(results[1].problem!.type).toBe("/docs#problem-unsupported-media-type");
     expect(results[3].analysis!.faces).toHaveLength(0);

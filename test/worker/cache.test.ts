@@ -52,15 +52,18 @@ describe("answer cache", () => {
     expect(first.image.sha256).toBe([...digest].map((x) => x.toString(16).padStart(2, "0")).join(""));
   });
 
-  it.each(["tier=fast&max_faces=7&distribution=true", "tier=fast&max_faces=6", "tier=fast&max_faces=7&attributes=age", "tier=fast&max_faces=7&explain=true", "tier=standard&max_faces=7"])(
-    "a different option misses: %s",
-    async (query) => {
-      await json(await analyze(photo, "tier=fast&max_faces=7"));
-      const other = await json(await analyze(photo, query));
-      expect(other.cached).toBe(false);
-      expect((await json(await analyze(photo, query))).cached).toBe(true);
-    },
-  );
+  it.each([
+    "tier=fast&max_faces=7&distribution=true",
+    "tier=fast&max_faces=6",
+    "tier=fast&max_faces=7&attributes=age",
+    "tier=fast&max_faces=7&explain=true",
+    "tier=standard&max_faces=7",
+  ])("a different option misses: %s", async (query) => {
+    await json(await analyze(photo, "tier=fast&max_faces=7"));
+    const other = await json(await analyze(photo, query));
+    expect(other.cached).toBe(false);
+    expect((await json(await analyze(photo, query))).cached).toBe(true);
+  });
 
   it("the same bytes under another name and type still hit (the key is the content)", async () => {
     await json(await analyze(photo, "tier=fast&max_faces=8"));
@@ -78,7 +81,10 @@ describe("answer cache", () => {
     // The same weights under a new version (as after a re-export): earlier answers must not be served.
     const bumped: ModelCatalog = {
       ...bundledCatalog,
-      edge: { ...bundledCatalog.edge, age: { ...bundledCatalog.edge.age, card: { ...bundledCatalog.edge.age.card, version: "next-version" } } },
+      edge: {
+        ...bundledCatalog.edge,
+        age: { ...bundledCatalog.edge.age, card: { ...bundledCatalog.edge.age.card, version: "next-version" } },
+      },
     };
     const next = createApp({ catalog: bumped, backend });
     const answer = await json(await viaApp(next, "tier=fast&max_faces=9"));

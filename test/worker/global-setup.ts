@@ -61,7 +61,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 
   // A young child (AAF's label: 6 or under) alone in the photo: beauty must be withheld.
-  const aafLabels = readFileSync(join(DATA_DIR, "aaf/labels.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+  const aafLabels = readFileSync(join(DATA_DIR, "aaf/labels.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","));
   let child: Uint8Array | undefined;
   for (const [file] of aafLabels.filter(([, age]) => Number(age) <= 6).slice(0, 20)) {
     const bytes = new Uint8Array(readFileSync(join(DATA_DIR, "aaf/faces", file)));
@@ -91,7 +95,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (crowdFaces !== 20) throw new Error(`the crowd fixture has ${crowdFaces} detectable faces, not 20`);
 
   // A PNG whose header claims 30000x30000 (a decompression bomb's shape); nothing behind it.
-  const bomb = new Uint8Array(await sharp({ create: { width: 16, height: 16, channels: 3, background: "#000" } }).png().toBuffer());
+  const bomb = new Uint8Array(
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: "#000" } })
+      .png()
+      .toBuffer(),
+  );
   new DataView(bomb.buffer).setUint32(16, 30000);
   new DataView(bomb.buffer).setUint32(20, 30000);
 
@@ -102,15 +110,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
     photoWebp: b64(await sharp(photo).webp({ quality: 90 }).toBuffer()),
     groupJpeg: b64(group),
     crowdJpeg: b64(crowd),
-    noFacePng: b64(await sharp({ create: { width: 320, height: 240, channels: 3, background: "#6a8caf" } }).png().toBuffer()),
+    noFacePng: b64(
+      await sharp({ create: { width: 320, height: 240, channels: 3, background: "#6a8caf" } })
+        .png()
+        .toBuffer(),
+    ),
     truncatedJpeg: b64(photo.subarray(0, Math.floor(photo.length / 2))),
     notImage: b64(new TextEncoder().encode("%PDF-1.7\n% not an image at all\n")),
     bombPng: b64(bomb),
   };
 
   const hostileDir = resolve(import.meta.dirname, "../fixtures/hostile");
-  const manifest = JSON.parse(readFileSync(join(hostileDir, "manifest.json"), "utf8")) as { file: string; expect: "4xx" | "200"; what: string }[];
-  project.provide("hostile", manifest.map((e) => ({ ...e, base64: b64(readFileSync(join(hostileDir, e.file))) })));
+  const manifest = JSON.parse(readFileSync(join(hostileDir, "manifest.json"), "utf8")) as {
+    file: string;
+    expect: "4xx" | "200";
+    what: string;
+  }[];
+  project.provide(
+    "hostile",
+    manifest.map((e) => ({ ...e, base64: b64(readFileSync(join(hostileDir, e.file))) })),
+  );
   project.provide("runnerUrl", runner.url);
   project.provide("faultRunnerUrl", fault.url);
   project.provide("runnerSecret", RUNNER_SECRET);

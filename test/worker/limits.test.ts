@@ -157,4 +157,3 @@ describe("overall anonymous budget per location", () => {
     expect((await call("/v1/models", { ip: freshIp(), colo, env })).status).toBe(200);
   });
 });
-

@@ -46,7 +46,7 @@ describe("no image bytes or keys in logs or storage", () => {
     lines.length = 0;
     for (const level of ["log", "info", "warn", "error", "debug"] as const) {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-        lines.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a) ?? String(a))).join(" "));
+        lines.push(args.map((a) => (typeof a === "string" ? a : (JSON.stringify(a) ?? String(a)))).join(" "));
       });
     }
   });
@@ -116,7 +116,9 @@ describe("no image bytes or keys in logs or storage", () => {
     expect(kv.keys.map((k) => k.name)).toContain(`key:${id}`);
 
     const stub = (env.RATE_LIMITER as unknown as DurableObjectNamespace<RateLimiter>).getByName(`key:${id}`);
-    const state = await runInDurableObject(stub, async (_i: RateLimiter, s: DurableObjectState) => Object.fromEntries(await s.storage.list()));
+    const state = await runInDurableObject(stub, async (_i: RateLimiter, s: DurableObjectState) =>
+      Object.fromEntries(await s.storage.list()),
+    );
     expect(Object.keys(state)).toEqual(["windows"]);
     expectClean(JSON.stringify(state), secrets);
   });

@@ -68,27 +68,37 @@ describe("standard falls back to the edge when the runner cannot answer", () => 
     ["drop", 0, "network", 15_000],
     // An answer far over the cap (64 MiB streamed without Content-Length) is cut off, not buffered.
     ["huge", 0, "invalid-response", 15_000],
-  ] as const)("runner %s: route edge-fallback with the edge model's answer, within the deadline", async (mode, delayMs, reason, deadline) => {
-    const name = `fallback-${mode}`;
-    await setFault(name, mode, delayMs);
-    const edge = await edgeMs("tier=standard&attributes=age");
-    const logged = vi.spyOn(console, "log");
-    logged.mockClear();
-    const started = Date.now();
-    const a = await answer(
-      await analyze(photo, "tier=standard&attributes=age", { env: { ...noCache, RUNNER_URL: faultRunnerUrl(name), STANDARD_DEADLINE_MS: deadline } }),
-    );
-    const elapsed = Date.now() - started;
-    // The request log says why the runner was not used, classified correctly.
-    expect(logged.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"route":"edge-fallback"')).at(-1)).toContain(`"fallback":"${reason}"`);
-    logged.mockRestore();
-    expect(a.route).toBe("edge-fallback");
-    expect(a.models.age.name).toBe("TinyAgeNet");
-    expect(Math.abs(a.faces[0].age!.value - reference.faces[0].age)).toBeLessThanOrEqual(reference.tolerance);
-    expect(await faultRequests(name)).toBe(1);
-    // Waited at most the deadline for the runner, then answered on the edge (never the slow runner's 30 s).
-    expect(elapsed).toBeLessThan(deadline + 2 * edge + 1000);
-  });
+  ] as const)(
+    "runner %s: route edge-fallback with the edge model's answer, within the deadline",
+    async (mode, delayMs, reason, deadline) => {
+      const name = `fallback-${mode}`;
+      await setFault(name, mode, delayMs);
+      const edge = await edgeMs("tier=standard&attributes=age");
+      const logged = vi.spyOn(console, "log");
+      logged.mockClear();
+      const started = Date.now();
+      const a = await answer(
+        await analyze(photo, "tier=standard&attributes=age", {
+          env: { ...noCache, RUNNER_URL: faultRunnerUrl(name), STANDARD_DEADLINE_MS: deadline },
+        }),
+      );
+      const elapsed = Date.now() - started;
+      // The request log says why the runner was not used, classified correctly.
+      expect(
+        logged.mock.calls
+          .map((c) => String(c[0]))
+          .filter((l) => l.includes('"route":"edge-fallback"'))
+          .at(-1),
+      ).toContain(`"fallback":"${reason}"`);
+      logged.mockRestore();
+      expect(a.route).toBe("edge-fallback");
+      expect(a.models.age.name).toBe("TinyAgeNet");
+      expect(Math.abs(a.faces[0].age!.value - reference.faces[0].age)).toBeLessThanOrEqual(reference.tolerance);
+      expect(await faultRequests(name)).toBe(1);
+      // Waited at most the deadline for the runner, then answered on the edge (never the slow runner's 30 s).
+      expect(elapsed).toBeLessThan(deadline + 2 * edge + 1000);
+    },
+  );
 
   it("a fallback answer is not cached: the next call asks the runner again", async () => {
     const name = "fallback-nocache";
@@ -118,7 +128,8 @@ describe("no runner configured", () => {
 describe("RUNNER_URL", () => {
   it("must be https unless the host is loopback or RUNNER_ALLOW_HTTP is true", async () => {
     expect(() => checkRunnerUrl("https://runner.example.com", false)).not.toThrow();
-    for (const local of ["http://127.0.0.1:8081", "http://localhost:8081/", "http://[::1]:8081"]) expect(() => checkRunnerUrl(local, false)).not.toThrow();
+    for (const local of ["http://127.0.0.1:8081", "http://localhost:8081/", "http://[::1]:8081"])
+      expect(() => checkRunnerUrl(local, false)).not.toThrow();
     expect(() => checkRunnerUrl("http://runner.example.com", false)).toThrow(/https/);
     expect(() => checkRunnerUrl("http://10.0.0.5:8081", false)).toThrow(/https/);
     expect(() => checkRunnerUrl("http://runner.internal:8081", true)).not.toThrow();
@@ -140,7 +151,10 @@ describe("batches", () => {
 
   it("an item the runner cannot answer keeps its Retry-After (retry_after)", async () => {
     await setFault("batch-503", "error");
-    const res = await call("/v1/analyze/batch?tier=accurate&attributes=age", { body: form(2), env: { ...noCache, RUNNER_URL: faultRunnerUrl("batch-503") } });
+    const res = await call("/v1/analyze/batch?tier=accurate&attributes=age", {
+      body: form(2),
+      env: { ...noCache, RUNNER_URL: faultRunnerUrl("batch-503") },
+    });
     expect(res.status).toBe(200);
     const { results } = (await res.json()) as { results: { status: number; retry_after?: number; problem?: { type: string } }[] };
     expect(results.map((r) => r.status)).toEqual([503, 503]);
@@ -154,9 +168,17 @@ describe("batches", () => {
     await setFault("batch-log", "error");
     const logged = vi.spyOn(console, "log");
     logged.mockClear();
-    const res = await call("/v1/analyze/batch?tier=standard&attributes=age", { body: form(2), env: { ...noCache, RUNNER_URL: faultRunnerUrl("batch-log") } });
+    const res = await call("/v1/analyze/batch?tier=standard&attributes=age", {
+      body: form(2),
+      env: { ...noCache, RUNNER_URL: faultRunnerUrl("batch-log") },
+    });
     expect(res.status).toBe(200);
-    const line = JSON.parse(logged.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"path":"/v1/analyze/batch"')).at(-1)!);
+    const line = JSON.parse(
+      logged.mock.calls
+        .map((c) => String(c[0]))
+        .filter((l) => l.includes('"path":"/v1/analyze/batch"'))
+        .at(-1)!,
+    );
     logged.mockRestore();
     expect(line).toMatchObject({ status: 200, route: "edge-fallback", items: 2, faces: 2, fallback: "http" });
   });
@@ -174,7 +196,10 @@ describe("circuit breaker", () => {
     expect(await faultRequests(name)).toBe(3);
     const health = (await (await call("/healthz", { env })).json()) as Health;
     // Errors are facts about the runner, not about a deadline: both tiers' breakers open.
-    expect(health).toMatchObject({ status: "degraded", runner: { breaker: "open", tiers: { standard: { breaker: "open" }, accurate: { breaker: "open" } } } });
+    expect(health).toMatchObject({
+      status: "degraded",
+      runner: { breaker: "open", tiers: { standard: { breaker: "open" }, accurate: { breaker: "open" } } },
+    });
 
     // Open: the runner is not called at all.
     expect((await answer(await analyze(photo, "tier=standard&attributes=age&max_faces=4", { env }))).route).toBe("edge-fallback");
@@ -235,7 +260,13 @@ describe("latency EWMA", () => {
   it("standard's probe fires on schedule while accurate keeps calling the runner", async () => {
     const name = "ewma-schedule";
     await setFault(name, "slow", 3000, 1);
-    const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), STANDARD_DEADLINE_MS: 1500, ACCURATE_DEADLINE_MS: 30_000, SLOW_RUNNER_PROBE_MS: 4000 };
+    const env = {
+      ...noCache,
+      RUNNER_URL: faultRunnerUrl(name),
+      STANDARD_DEADLINE_MS: 1500,
+      ACCURATE_DEADLINE_MS: 30_000,
+      SLOW_RUNNER_PROBE_MS: 4000,
+    };
     // One slow standard call: standard now skips the runner for 4 s.
     expect((await answer(await analyze(photo, "tier=standard&attributes=age", { env }))).route).toBe("edge-fallback");
     const slowAt = Date.now();
@@ -299,7 +330,7 @@ describe("per-tier health (issue 12)", () => {
     const name = "fan-out";
     // 20 faces, six views each (ThinAgeNet's accurate tier): 120 crops, 4 per call: 30 calls for one request.
     const env = { ...noCache, RUNNER_URL: faultRunnerUrl(name), RUNNER_MAX_BATCH: 4, BREAKER_FAILURES: 2, BREAKER_OPEN_MS: 600_000 };
-    expect(((await answer(await analyze(crowd, "tier=fast&max_faces=20", { env }))).faces).length).toBe(20);
+    expect((await answer(await analyze(crowd, "tier=fast&max_faces=20", { env }))).faces.length).toBe(20);
     await setFault(name, "error");
 
     const first = await analyze(crowd, "tier=accurate&max_faces=20", { env });
@@ -338,4 +369,3 @@ describe("per-tier health (issue 12)", () => {
     await vi.waitFor(async () => expect(await faultAbandoned("hang-up-siblings")).toBe(calls - 1), { timeout: 5000, interval: 100 });
   });
 });
-

@@ -141,20 +141,19 @@ export class DynamicBatcher {
       return;
     }
     const waited = performance.now() - this.queue[0].enqueuedAt;
-    const ready =
-      !this.options.dynamic ||
-      this.closing ||
-      this.queuedRows >= this.options.maxBatch ||
-      waited >= this.options.windowMs;
+    const ready = !this.options.dynamic || this.closing || this.queuedRows >= this.options.maxBatch || waited >= this.options.windowMs;
     if (ready) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       void this.dispatch();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.schedule();
-      }, Math.max(0, this.options.windowMs - waited));
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.schedule();
+        },
+        Math.max(0, this.options.windowMs - waited),
+      );
     }
   }
 
@@ -183,7 +182,10 @@ export class DynamicBatcher {
       const input = batch.length === 1 ? batch[0].input : concat(batch.map((b) => b.input));
       const outputs = await this.options.run(input, rows);
       this.options.onBatch?.({ rows, requests: batch.length, runSeconds: (performance.now() - started) / 1000 });
-      const parts = split(outputs, batch.map((b) => b.n));
+      const parts = split(
+        outputs,
+        batch.map((b) => b.n),
+      );
       for (const [i, item] of batch.entries()) item.resolve(parts[i]);
     } catch (error) {
       for (const item of batch) item.reject(error);

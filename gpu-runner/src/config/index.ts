@@ -11,8 +11,7 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
-const int = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (fallback: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 const flag = z
   .enum(["0", "1", "true", "false", ""])
   .default("0")
@@ -28,7 +27,12 @@ const envSchema = z
     RUNNER_PROVIDERS: z
       .string()
       .default("cuda,webgpu,cpu")
-      .transform((s) => s.split(",").map((p) => p.trim().toLowerCase()).filter(Boolean))
+      .transform((s) =>
+        s
+          .split(",")
+          .map((p) => p.trim().toLowerCase())
+          .filter(Boolean),
+      )
       .pipe(z.array(z.enum(EXECUTION_PROVIDERS)).min(1)),
     /** ONNX Runtime intra-op threads for the CPU provider; 0 lets ONNX Runtime decide. */
     RUNNER_INTRA_OP_THREADS: int(0, 0, 256),
@@ -113,7 +117,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     modelsDir: path.resolve(e.MODELS),
-    models: e.RUNNER_MODELS.split(",").map((s) => s.trim()).filter(Boolean),
+    models: e.RUNNER_MODELS.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     providers: e.RUNNER_PROVIDERS,
     intraOpThreads: e.RUNNER_INTRA_OP_THREADS,
     intraOpSpinning: e.RUNNER_INTRA_OP_SPINNING,
@@ -127,7 +133,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.RUNNER_MAX_BODY_BYTES,
     retryAfterS: e.RUNNER_RETRY_AFTER_S,
     shutdownTimeoutMs: e.RUNNER_SHUTDOWN_TIMEOUT_MS,
-    restart: { backoffMs: e.RUNNER_RESTART_BACKOFF_MS, maxBackoffMs: e.RUNNER_RESTART_BACKOFF_MAX_MS, maxFailures: e.RUNNER_RESTART_MAX_FAILURES },
+    restart: {
+      backoffMs: e.RUNNER_RESTART_BACKOFF_MS,
+      maxBackoffMs: e.RUNNER_RESTART_BACKOFF_MAX_MS,
+      maxFailures: e.RUNNER_RESTART_MAX_FAILURES,
+    },
     testHooks: e.RUNNER_TEST_HOOKS,
     accessLog: e.RUNNER_ACCESS_LOG,
     logLevel: e.RUNNER_LOG_LEVEL,

@@ -4,13 +4,7 @@
  * runs go through each model's DynamicBatcher; this layer only validates, queues and encodes.
  */
 import { Hono, type Context } from "hono";
-import {
-  ProtocolError,
-  decodeRequest,
-  encodeResponse,
-  type InferRequest,
-  type Tensor,
-} from "@faceage/contracts/runner-protocol";
+import { ProtocolError, decodeRequest, encodeResponse, type InferRequest, type Tensor } from "@faceage/contracts/runner-protocol";
 import { BatchTooLargeError, CancelledError, QueueFullError, ShuttingDownError, type DynamicBatcher } from "../batching/index.js";
 import type { Logger } from "../log/index.js";
 import type { ErrorReason, RunnerMetrics } from "../metrics/index.js";
@@ -123,9 +117,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     return c.body(body, 200, { "content-type": metrics.registry.contentType });
   });
 
-  app.get("/v2", (c) =>
-    c.json({ name: "dldl-gpu-runner", version: options.serverVersion, extensions: ["binary_tensor_data"] }),
-  );
+  app.get("/v2", (c) => c.json({ name: "dldl-gpu-runner", version: options.serverVersion, extensions: ["binary_tensor_data"] }));
 
   const lookup = (c: Context<Env>): ServedModel | Response => {
     const name = c.req.param("name") ?? "";
@@ -183,7 +175,9 @@ export function createApp(options: AppOptions): Hono<Env> {
       return fail("shutting_down", 503, "the runner is shutting down", { "retry-after": String(options.retryAfterS) });
     }
     if (!model.healthy()) {
-      return fail("session_unavailable", 503, `model '${model.card.name}' is being restarted`, { "retry-after": String(options.retryAfterS) });
+      return fail("session_unavailable", 503, `model '${model.card.name}' is being restarted`, {
+        "retry-after": String(options.retryAfterS),
+      });
     }
     const read = await readBodyWithLimit(c.req.raw, options.maxBodyBytes, 4 * options.maxBodyBytes);
     if (!read.ok) {

@@ -17,9 +17,11 @@ export interface Logger {
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
   const min = ORDER[level];
-  const log = (lvl: LogLevel) => (msg: string, fields: LogFields = {}) => {
-    if (ORDER[lvl] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }) + "\n");
-  };
+  const log =
+    (lvl: LogLevel) =>
+    (msg: string, fields: LogFields = {}) => {
+      if (ORDER[lvl] < min) return;
+      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }) + "\n");
+    };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }

@@ -93,7 +93,8 @@ export async function startSession(card: ModelCard, weights: Uint8Array, options
         options.logger.warn("execution provider unavailable", { model: card.name, provider: f.provider, reason: f.reason });
       }
       if (reply.type === "ready") resolve(reply);
-      else reject(new Error(`${card.name}: no execution provider works (${failures.map((f) => `${f.provider}: ${f.reason}`).join(" | ")})`));
+      else
+        reject(new Error(`${card.name}: no execution provider works (${failures.map((f) => `${f.provider}: ${f.reason}`).join(" | ")})`));
     });
   });
 
@@ -127,7 +128,8 @@ export async function startSession(card: ModelCard, weights: Uint8Array, options
   const onDeath = (why: string) => {
     if (!alive) return;
     alive = false;
-    for (const p of pending.values()) p.reject(new SessionUnavailableError(`${card.name}: the model session stopped; it is being restarted`));
+    for (const p of pending.values())
+      p.reject(new SessionUnavailableError(`${card.name}: the model session stopped; it is being restarted`));
     pending.clear();
     if (!closing) reportDeath(why);
   };

@@ -36,18 +36,7 @@ export const JSON_CONTENT_TYPE = "application/json";
 export const BINARY_CONTENT_TYPE = "application/octet-stream";
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
-export type Datatype =
-  | "BOOL"
-  | "UINT8"
-  | "INT8"
-  | "UINT16"
-  | "INT16"
-  | "UINT32"
-  | "INT32"
-  | "INT64"
-  | "UINT64"
-  | "FP32"
-  | "FP64";
+export type Datatype = "BOOL" | "UINT8" | "INT8" | "UINT16" | "INT16" | "UINT32" | "INT32" | "INT64" | "UINT64" | "FP32" | "FP64";
 
 export type TensorData =
   | Uint8Array
@@ -306,7 +295,9 @@ function readTensors(wire: WireTensor[], binary: Uint8Array): Tensor[] {
       if (t.data !== undefined) throw new ProtocolError(`tensor '${t.name}': has both data and binary_data_size`);
       const expected = count * DATATYPES[datatype].bytes;
       if (binarySize !== expected) {
-        throw new ProtocolError(`tensor '${t.name}': shape [${t.shape.join(",")}] of ${datatype} needs ${expected} bytes, binary_data_size is ${binarySize}`);
+        throw new ProtocolError(
+          `tensor '${t.name}': shape [${t.shape.join(",")}] of ${datatype} needs ${expected} bytes, binary_data_size is ${binarySize}`,
+        );
       }
       if (offset + binarySize > binary.byteLength) {
         throw new ProtocolError(`tensor '${t.name}': binary data is truncated (${binary.byteLength - offset} of ${binarySize} bytes)`);

@@ -257,7 +257,8 @@ function faceCard(f: Face, i: number): HTMLLIElement {
   crop.getContext("2d")?.drawImage(photoView, f.box.x, f.box.y, f.box.width, f.box.height, 0, 0, 144, 144);
   thumbs.append(el("figure", {}, crop, el("figcaption", { text: "detected" })));
   for (const [attr, url] of Object.entries(f.scoremap ?? {})) {
-    if (url) thumbs.append(el("figure", {}, el("img", { src: url, alt: `Score map for ${attr}` }), el("figcaption", { text: `${attr} map` })));
+    if (url)
+      thumbs.append(el("figure", {}, el("img", { src: url, alt: `Score map for ${attr}` }), el("figcaption", { text: `${attr} map` })));
   }
   li.append(thumbs);
 
@@ -265,12 +266,18 @@ function faceCard(f: Face, i: number): HTMLLIElement {
   if (f.age) {
     const [lo, hi] = f.age.interval90;
     dl.append(el("dt", { text: "Age" }), el("dd", {}, el("span", { class: "big age-value", text: fmt(f.age.value) }), " years"));
-    dl.append(el("dt", { text: "90% interval" }), el("dd", { class: "age-interval", text: `${fmt(lo, 0)}–${fmt(hi, 0)} years (σ ${fmt(f.age.std)})` }));
+    dl.append(
+      el("dt", { text: "90% interval" }),
+      el("dd", { class: "age-interval", text: `${fmt(lo, 0)}–${fmt(hi, 0)} years (σ ${fmt(f.age.std)})` }),
+    );
   }
   if (f.beauty) {
     const [lo, hi] = f.beauty.interval90;
     const meter = el("meter", { min: "1", max: "10", value: String(f.beauty.value), "aria-label": "Attractiveness score" });
-    dl.append(el("dt", { text: "Attractiveness" }), el("dd", {}, el("span", { class: "big beauty-value", text: fmt(f.beauty.value) }), " / 10"));
+    dl.append(
+      el("dt", { text: "Attractiveness" }),
+      el("dd", {}, el("span", { class: "big beauty-value", text: fmt(f.beauty.value) }), " / 10"),
+    );
     dl.append(el("dt", { text: "90% interval" }), el("dd", { text: `${fmt(lo)}–${fmt(hi)} (σ ${fmt(f.beauty.std, 2)})` }));
     dl.append(el("dt", { text: "" }), el("dd", {}, meter));
   }

@@ -45,7 +45,10 @@ export function jpegHeader(b: Uint8Array, budget: DecodeBudget): JpegHeader {
     if (o + 2 > b.length) throw bad("truncated (no end-of-image marker)");
     if (b[o] !== 0xff) throw bad("corrupt marker segment");
     const marker = b[o + 1];
-    if (marker === 0xff) { o++; continue; } // fill byte
+    if (marker === 0xff) {
+      o++;
+      continue;
+    } // fill byte
     o += 2;
     if (marker === 0xd9) break; // EOI
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) continue; // standalone markers
@@ -95,7 +98,8 @@ export function jpegHeader(b: Uint8Array, budget: DecodeBudget): JpegHeader {
       if (scans > budget.maxScans) throw new ImageError("too_large", `jpeg: more than ${budget.maxScans} scans`);
       // Each scan is a pass over the blocks of its components: bound the sum, not only the count.
       const allBlocks = blocks.reduce((a, x) => a + x, 0);
-      if (scanWork > budget.maxScanPasses * allBlocks) throw new ImageError("too_large", `jpeg: its scans add up to more than ${budget.maxScanPasses} passes over the image`);
+      if (scanWork > budget.maxScanPasses * allBlocks)
+        throw new ImageError("too_large", `jpeg: its scans add up to more than ${budget.maxScanPasses} passes over the image`);
       o = skipEntropyData(b, end);
       continue;
     } else if (marker === 0xdc) {
@@ -109,7 +113,10 @@ export function jpegHeader(b: Uint8Array, budget: DecodeBudget): JpegHeader {
   if (scans === 0) throw bad("no scan");
   const workBytes = frame.progressive ? jpegCoefficientBytes(frame.width, frame.height, frame.sampling) : 0;
   if (workBytes > budget.maxBytes) {
-    throw new ImageError("too_large", `jpeg: a progressive ${frame.width}x${frame.height} file needs ${workBytes} bytes of coefficients, over the ${budget.maxBytes}-byte budget`);
+    throw new ImageError(
+      "too_large",
+      `jpeg: a progressive ${frame.width}x${frame.height} file needs ${workBytes} bytes of coefficients, over the ${budget.maxBytes}-byte budget`,
+    );
   }
   return { type: "jpeg", ...frame, orientation, scans, workBytes };
 }

@@ -71,14 +71,34 @@ export function decodeJpeg(bytes: Uint8Array, request: JpegRequest): JpegPixels 
   const exports = instance.exports as {
     memory: WebAssembly.Memory;
     jd_alloc(size: number): number;
-    jd_decode(src: number, len: number, denom: number, rx: number, ry: number, rw: number, rh: number, scans: number, memLimit: number): number;
+    jd_decode(
+      src: number,
+      len: number,
+      denom: number,
+      rx: number,
+      ry: number,
+      rw: number,
+      rh: number,
+      scans: number,
+      memLimit: number,
+    ): number;
   };
   try {
     const src = exports.jd_alloc(bytes.length);
     if (src === 0) throw new ImageError("too_large", "jpeg: file larger than the decoder's memory");
     new Uint8Array(exports.memory.buffer, src, bytes.length).set(bytes);
     const r = request.region;
-    const at = exports.jd_decode(src, bytes.length, request.scale, r?.x ?? 0, r?.y ?? 0, r?.width ?? 0, r?.height ?? 0, request.maxScans, request.maxWorkBytes);
+    const at = exports.jd_decode(
+      src,
+      bytes.length,
+      request.scale,
+      r?.x ?? 0,
+      r?.y ?? 0,
+      r?.width ?? 0,
+      r?.height ?? 0,
+      request.maxScans,
+      request.maxWorkBytes,
+    );
     const [width, height, x, y, warnings, data] = new Uint32Array(exports.memory.buffer, at, 6);
     return { width, height, x, y, warnings, data: new Uint8Array(exports.memory.buffer, data, width * height * 3).slice() };
   } catch (err) {
@@ -89,7 +109,8 @@ export function decodeJpeg(bytes: Uint8Array, request: JpegRequest): JpegPixels 
       throw new ImageError("undecodable", `jpeg: corrupt data (libjpeg error ${err.code})`);
     }
     // A trap (e.g. memory.grow refused at the maximum inside malloc, then a null write) is the same budget.
-    if (err instanceof WebAssembly.RuntimeError) throw new ImageError("too_large", "jpeg: over the decoder's memory budget", { cause: err });
+    if (err instanceof WebAssembly.RuntimeError)
+      throw new ImageError("too_large", "jpeg: over the decoder's memory budget", { cause: err });
     throw err;
   }
 }

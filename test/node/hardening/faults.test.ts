@@ -66,7 +66,9 @@ afterAll(async () => {
   writeFileSync(path.join(tmpdir(), "hardening-faults.log"), logs.join("\n"));
   if (state) rmSync(state, { recursive: true, force: true });
   const c = ledger.counts();
-  console.log(`[hardening/faults] sent ${c.sent}, answered ${c.answered} (2xx ${c.ok}, 503 ${c.refused503}, other ${c.otherStatus}), failed ${c.failed}; routes gpu ${c.gpu}, edge-fallback ${c.fallback}`);
+  console.log(
+    `[hardening/faults] sent ${c.sent}, answered ${c.answered} (2xx ${c.ok}, 503 ${c.refused503}, other ${c.otherStatus}), failed ${c.failed}; routes gpu ${c.gpu}, edge-fallback ${c.fallback}`,
+  );
 }, 60_000);
 
 describe("faults: the runner killed, slow, returning garbage, and back", () => {
@@ -103,9 +105,17 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
     // Every request answered; nothing failed at the transport, nothing unaccounted.
     expect(phase).toHaveLength(total);
     expect(phase.filter((o) => o.status === 0)).toEqual([]);
-    expect(standard.every((o) => o.status === 200 && (o.route === "gpu" || o.route === "edge-fallback")), JSON.stringify(standard)).toBe(true);
+    expect(
+      standard.every((o) => o.status === 200 && (o.route === "gpu" || o.route === "edge-fallback")),
+      JSON.stringify(standard),
+    ).toBe(true);
     expect(standard.filter((o) => o.route === "edge-fallback").length).toBeGreaterThan(0);
-    expect(accurate.every((o) => (o.status === 200 && o.route === "gpu") || (o.status === 503 && o.problemType === "/docs#problem-runner-unavailable")), JSON.stringify(accurate)).toBe(true);
+    expect(
+      accurate.every(
+        (o) => (o.status === 200 && o.route === "gpu") || (o.status === 503 && o.problemType === "/docs#problem-runner-unavailable"),
+      ),
+      JSON.stringify(accurate),
+    ).toBe(true);
     expect(accurate.filter((o) => o.status === 503).length).toBeGreaterThan(0);
     // After the kill, the last requests of each tier did not use the runner.
     expect(standard.at(-1)!.route).toBe("edge-fallback");
@@ -201,7 +211,15 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
     expect(secret?.length).toBeGreaterThanOrEqual(16);
     const image = images[0];
     const mid = image.subarray(image.length >> 1, (image.length >> 1) + 48);
-    const needles = [key, key.slice(3, 20), secret!, image.toString("base64").slice(100, 164), mid.toString("base64").slice(4, 40), mid.toString("hex"), mid.toString("latin1")];
+    const needles = [
+      key,
+      key.slice(3, 20),
+      secret!,
+      image.toString("base64").slice(100, 164),
+      mid.toString("base64").slice(4, 40),
+      mid.toString("hex"),
+      mid.toString("latin1"),
+    ];
     for (const n of needles) expect(all.includes(n), `leaked: ${n.slice(0, 12)}…`).toBe(false);
   });
 });

@@ -23,11 +23,16 @@ let burstKey: string;
 let dailyKey: string;
 const photo = photos(1)[0];
 
-const start = () => startStack({ port: 0, runnerPort: 0, persistTo: state, vars: { PLANS }, runnerEnv: { RUNNER_MODELS: "ThinAgeNet,ThinAttNet" } });
+const start = () =>
+  startStack({ port: 0, runnerPort: 0, persistTo: state, vars: { PLANS }, runnerEnv: { RUNNER_MODELS: "ThinAgeNet,ThinAttNet" } });
 
 /** Charged, then refused by validation: costs the worker nothing but the count. */
 async function cheap(key: string): Promise<Response> {
-  const res = await fetch(`${stack!.url}/v1/analyze?tier=invalid`, { method: "POST", body: new Uint8Array(photo), headers: { authorization: `Bearer ${key}` } });
+  const res = await fetch(`${stack!.url}/v1/analyze?tier=invalid`, {
+    method: "POST",
+    body: new Uint8Array(photo),
+    headers: { authorization: `Bearer ${key}` },
+  });
   await res.arrayBuffer();
   return res;
 }
@@ -54,7 +59,7 @@ afterAll(async () => {
 describe("limits on the real worker", () => {
   it("60 concurrent requests on a 25/minute key: exactly 25 admitted, each with its own remaining count", async () => {
     // Stay inside one UTC minute.
-    const left = 60 - (Date.now() / 1000) % 60;
+    const left = 60 - ((Date.now() / 1000) % 60);
     if (left < 20) await new Promise((r) => setTimeout(r, left * 1000 + 200));
     const results = await Promise.all(Array.from({ length: 60 }, () => cheap(burstKey)));
     const admitted = results.filter((r) => r.status === 400);

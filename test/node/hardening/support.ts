@@ -18,7 +18,12 @@ export class Ledger {
   readonly outcomes: Outcome[] = [];
   sent = 0;
 
-  async send(baseUrl: string, tier: string, body: Uint8Array, options: { key?: string; timeoutMs?: number; query?: string } = {}): Promise<Outcome> {
+  async send(
+    baseUrl: string,
+    tier: string,
+    body: Uint8Array,
+    options: { key?: string; timeoutMs?: number; query?: string } = {},
+  ): Promise<Outcome> {
     this.sent += 1;
     const started = performance.now();
     let outcome: Outcome;
@@ -71,5 +76,8 @@ export async function pool(count: number, concurrency: number, task: (i: number)
 }
 
 export async function health(baseUrl: string): Promise<{ status: string; runner: { breaker: string; latency_ewma_ms: number | null } }> {
-  return (await (await fetch(`${baseUrl}/healthz`)).json()) as { status: string; runner: { breaker: string; latency_ewma_ms: number | null } };
+  return (await (await fetch(`${baseUrl}/healthz`)).json()) as {
+    status: string;
+    runner: { breaker: string; latency_ewma_ms: number | null };
+  };
 }

@@ -1,14 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  expectation,
-  labelDistribution,
-  labelVector,
-  metrics,
-  quantile,
-  std,
-  temperatureProbs,
-} from "../../../src/inference/label-math";
+import { expectation, labelDistribution, labelVector, metrics, quantile, std, temperatureProbs } from "../../../src/inference/label-math";
 
 // Written by the Python side (training/dldl): both implementations must agree on these numbers.
 const vectors = JSON.parse(readFileSync(new URL("../../vectors/labels.json", import.meta.url), "utf8"));

@@ -14,7 +14,9 @@ import { flipHorizontal, type RgbImage } from "../../../src/vision/image";
 // fails under CI (test/support/require-data.ts).
 const ROOT = resolve(__dirname, "../../..");
 const VECTORS = join(ROOT, "test/vectors/models");
-const names = readdirSync(VECTORS).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+const names = readdirSync(VECTORS)
+  .filter((f) => f.endsWith(".json"))
+  .map((f) => f.slice(0, -5));
 
 function load(name: string) {
   const vector = JSON.parse(readFileSync(join(VECTORS, `${name}.json`), "utf8"));
@@ -23,7 +25,11 @@ function load(name: string) {
   const [n, h, w, c] = vector.input.shape as number[];
   const pixels = new Uint8Array(Buffer.from(vector.input.base64, "base64"));
   expect(pixels.length).toBe(n * h * w * c);
-  const crops: RgbImage[] = Array.from({ length: n }, (_, i) => ({ width: w, height: h, data: pixels.subarray(i * h * w * c, (i + 1) * h * w * c) }));
+  const crops: RgbImage[] = Array.from({ length: n }, (_, i) => ({
+    width: w,
+    height: h,
+    data: pixels.subarray(i * h * w * c, (i + 1) * h * w * c),
+  }));
   return { vector, card, bytes, pixels, crops, shape: [n, h, w, c] };
 }
 

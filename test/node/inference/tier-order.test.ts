@@ -54,7 +54,10 @@ const breach = (task: string, set: string, band: string, tier: Tier, below: Tier
 /** `tier`'s error must not exceed `below`'s (the next cheaper tier), unless a known breach says it does. */
 function expectNoWorse(task: string, set: string, band: string, tier: Tier, below: Tier, mae: number, cheaperMae: number) {
   const known = breach(task, set, band, tier, below);
-  if (known) expect(mae, `${set} ${band}: ${tier} vs ${below} is a known breach (${known.why}); it holds now: remove it`).toBeGreaterThan(cheaperMae);
+  if (known)
+    expect(mae, `${set} ${band}: ${tier} vs ${below} is a known breach (${known.why}); it holds now: remove it`).toBeGreaterThan(
+      cheaperMae,
+    );
   else expect(mae, `${set} ${band}: ${tier} vs ${below}`).toBeLessThanOrEqual(cheaperMae);
 }
 

@@ -81,7 +81,11 @@ describe("typed client against the local stack", () => {
     expect(err).toBeInstanceOf(ApiError);
     const apiError = err as ApiError;
     expect(apiError.status).toBe(415);
-    expect(apiError.problem).toMatchObject({ status: 415, title: expect.any(String), type: expect.stringContaining("unsupported-media-type") });
+    expect(apiError.problem).toMatchObject({
+      status: 415,
+      title: expect.any(String),
+      type: expect.stringContaining("unsupported-media-type"),
+    });
     expect(apiError.headers.get("content-type")).toMatch(/^application\/problem\+json/);
     expect(apiError.attempts).toBe(1);
   });

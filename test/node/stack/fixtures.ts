@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 /** Screenshots: $TEST_ARTIFACTS, else a folder in the system's temporary directory (never the work tree). */
-export const ARTIFACTS = process.env.TEST_ARTIFACTS ? path.resolve(process.env.TEST_ARTIFACTS) : path.join(tmpdir(), "faceage-test-artifacts");
+export const ARTIFACTS = process.env.TEST_ARTIFACTS
+  ? path.resolve(process.env.TEST_ARTIFACTS)
+  : path.join(tmpdir(), "faceage-test-artifacts");
 
 /** Debian's Chromium, launched the way this machine allows (no sandbox, no GPU, no network extras). */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

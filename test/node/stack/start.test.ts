@@ -20,7 +20,9 @@ function processesMentioning(needles: string[]): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
-      const text = [readFileSync(`/proc/${entry}/cmdline`, "utf8"), readFileSync(`/proc/${entry}/environ`, "utf8")].join("\0").replaceAll("\0", " ");
+      const text = [readFileSync(`/proc/${entry}/cmdline`, "utf8"), readFileSync(`/proc/${entry}/environ`, "utf8")]
+        .join("\0")
+        .replaceAll("\0", " ");
       if (needles.some((n) => text.includes(n))) found.push(Number(entry));
     } catch {
       // exited while we looked, or not ours to read
@@ -34,14 +36,18 @@ afterAll(() => rmSync(state, { recursive: true, force: true }));
 
 it("npm start's script serves the playground and /v1/analyze, and Ctrl-C stops every process it started", async () => {
   const [port, runnerPort] = [await freePort(), await freePort()];
-  const child = spawn("bash", ["scripts/start.sh", "--port", String(port), "--runner-port", String(runnerPort), "--persist-to", state, "--quiet"], {
-    cwd: REPO_ROOT,
-    // Setup (apt, npm ci) is covered by running `npm start` on a fresh clone; here it must not
-    // touch the node_modules other tests are using.
-    env: { ...process.env, START_SKIP_SETUP: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // its own process group, like a shell job: SIGINT goes to all of it
-  });
+  const child = spawn(
+    "bash",
+    ["scripts/start.sh", "--port", String(port), "--runner-port", String(runnerPort), "--persist-to", state, "--quiet"],
+    {
+      cwd: REPO_ROOT,
+      // Setup (apt, npm ci) is covered by running `npm start` on a fresh clone; here it must not
+      // touch the node_modules other tests are using.
+      env: { ...process.env, START_SKIP_SETUP: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // its own process group, like a shell job: SIGINT goes to all of it
+    },
+  );
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d));
   child.stderr!.on("data", (d: Buffer) => (output += d));
@@ -49,7 +55,8 @@ it("npm start's script serves the playground and /v1/analyze, and Ctrl-C stops e
 
   try {
     const deadline = Date.now() + 180_000;
-    while (!output.includes("Press Ctrl-C") && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    while (!output.includes("Press Ctrl-C") && Date.now() < deadline && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 200));
     expect(output).toContain(`Playground:  http://127.0.0.1:${port}/`);
     expect(output).toMatch(/Ready in \d+\.\d s/);
 

@@ -5,24 +5,52 @@ import { loadDetector } from "../../../src/cli/node-models";
 import { readCsv } from "../../../src/cli/csv";
 import { REPO } from "../../../src/cli/paths";
 import { alignmentTemplateSchema } from "@faceage/contracts/card";
-import { alignFace, applySimilarity, decodeImage, fitSimilarity, resize, warpSimilarity, type FaceDetector, type Point } from "../../../src/vision";
+import {
+  alignFace,
+  applySimilarity,
+  decodeImage,
+  fitSimilarity,
+  resize,
+  warpSimilarity,
+  type FaceDetector,
+  type Point,
+} from "../../../src/vision";
 import { DATA_DIR } from "../../support/datasets";
 import { describeWith } from "../../support/require-data";
 import { FACE_PHOTOS, facePhoto, meanAbsDiff } from "./fixtures";
 
-const template = (name: string) => alignmentTemplateSchema.parse(JSON.parse(readFileSync(`${REPO}/training/templates/${name}.json`, "utf8")));
+const template = (name: string) =>
+  alignmentTemplateSchema.parse(JSON.parse(readFileSync(`${REPO}/training/templates/${name}.json`, "utf8")));
 
 describe("fitSimilarity", () => {
   it("recovers a rotation + scale + shift exactly from noiseless points", () => {
-    const angle = 0.4, scale = 1.7;
+    const angle = 0.4,
+      scale = 1.7;
     const truth = { a: scale * Math.cos(angle), b: scale * Math.sin(angle), tx: 12, ty: -5 };
-    const from: Point[] = [[10, 20], [50, 22], [30, 40], [31, 60], [0, 30], [62, 33]];
-    const fitted = fitSimilarity(from, from.map((p) => applySimilarity(truth, p)));
+    const from: Point[] = [
+      [10, 20],
+      [50, 22],
+      [30, 40],
+      [31, 60],
+      [0, 30],
+      [62, 33],
+    ];
+    const fitted = fitSimilarity(
+      from,
+      from.map((p) => applySimilarity(truth, p)),
+    );
     for (const k of ["a", "b", "tx", "ty"] as const) expect(fitted[k]).toBeCloseTo(truth[k], 10);
   });
 
   it("lets low-weight points (ears) pull less", () => {
-    const to: Point[] = [[0, 0], [10, 0], [5, 5], [5, 10], [-5, 3], [15, 3]];
+    const to: Point[] = [
+      [0, 0],
+      [10, 0],
+      [5, 5],
+      [5, 10],
+      [-5, 3],
+      [15, 3],
+    ];
     const from = to.map(([x, y], i) => (i >= 4 ? [x + 6, y + 6] : [x, y]) as Point); // ears displaced
     const even = fitSimilarity(from, to);
     const weighted = fitSimilarity(from, to, [1, 1, 1, 1, 0.01, 0.01]);
@@ -59,14 +87,16 @@ describeWith("alignFace on real photos", { data: [FACE_PHOTOS, "utkface/labels.c
     const isBlack = (d: Uint8Array, i: number) => d[i] === 0 && d[i + 1] === 0 && d[i + 2] === 0;
     const black = warpSimilarity(image, t, 64, 64, { border: "black" });
     const edge = warpSimilarity(image, t, 64, 64);
-    let blackPixels = 0, edgeBlack = 0;
-    for (let y = 0; y < 64; y++) for (let x = 0; x < 30; x++) {
-      const i = (y * 64 + x) * 3;
-      if (isBlack(black.data, i)) blackPixels++;
-      if (isBlack(edge.data, i)) edgeBlack++;
-      // Edge: each row left of the photo repeats the photo's first column.
-      expect(Math.abs(edge.data[i] - image.data[y * image.width * 3])).toBeLessThanOrEqual(1);
-    }
+    let blackPixels = 0,
+      edgeBlack = 0;
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 30; x++) {
+        const i = (y * 64 + x) * 3;
+        if (isBlack(black.data, i)) blackPixels++;
+        if (isBlack(edge.data, i)) edgeBlack++;
+        // Edge: each row left of the photo repeats the photo's first column.
+        expect(Math.abs(edge.data[i] - image.data[y * image.width * 3])).toBeLessThanOrEqual(1);
+      }
     expect(blackPixels).toBe(64 * 30);
     expect(edgeBlack).toBeLessThan(64 * 30);
   });
@@ -88,8 +118,11 @@ describeWith("alignFace on real photos", { data: [FACE_PHOTOS, "utkface/labels.c
 
   it("frames UTKFace 200 px originals like their provided 64 px crops", async () => {
     const tpl = template("utkface");
-    const rows = readCsv(`${DATA_DIR}/utkface/labels.csv`).filter((r) => r.has200 === "1" && r.split === "test").slice(0, 12);
-    let aligned = 0, shifted = 0;
+    const rows = readCsv(`${DATA_DIR}/utkface/labels.csv`)
+      .filter((r) => r.has200 === "1" && r.split === "test")
+      .slice(0, 12);
+    let aligned = 0,
+      shifted = 0;
     for (const { file } of rows) {
       const big = await decodeImage(readFileSync(`${DATA_DIR}/utkface/200/${file}`));
       const small = await decodeImage(readFileSync(`${DATA_DIR}/utkface/64/${file}`));

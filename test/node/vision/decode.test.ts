@@ -7,14 +7,23 @@ import { FACE_PHOTOS, facePhoto, meanAbsDiff } from "./fixtures";
 
 /** Upright RGB pixels of an encoded image as libvips (sharp) sees them: the reference decoder. */
 async function reference(bytes: Uint8Array, background = "#ffffff") {
-  const { data, info } = await sharp(bytes).rotate().flatten({ background }).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(bytes)
+    .rotate()
+    .flatten({ background })
+    .removeAlpha()
+    .toColourspace("srgb")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: new Uint8Array(data) };
 }
 
 beforeAll(initDecodersForNode);
 
 async function expectImageError(bytes: Uint8Array, kind: string, options = {}) {
-  const error = await decodeImage(bytes, options).then(() => null, (e) => e);
+  const error = await decodeImage(bytes, options).then(
+    () => null,
+    (e) => e,
+  );
   expect(error).toBeInstanceOf(ImageError);
   expect((error as ImageError).kind).toBe(kind);
 }
@@ -81,7 +90,9 @@ describeWith("decodeImage on real photos", { data: [FACE_PHOTOS] }, () => {
       rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
       rgba[i * 4 + 3] = i % width < Math.floor(width / 2) ? 255 : 0;
     }
-    const png = await sharp(rgba, { raw: { width, height, channels: 4 } }).png().toBuffer();
+    const png = await sharp(rgba, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer();
     expect((await sharp(png).metadata()).channels).toBe(4);
     const image = await decodeImage(png);
     const opaque = await reference(await sharp(photo).png().toBuffer());
@@ -119,14 +130,20 @@ describe("decodeImage refusals", () => {
   it("refuses non-images and other formats as unsupported", async () => {
     await expectImageError(new TextEncoder().encode("<html>not an image</html>"), "unsupported");
     await expectImageError(new Uint8Array(0), "unsupported");
-    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: "#f00" } }).gif().toBuffer();
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: "#f00" } })
+      .gif()
+      .toBuffer();
     await expectImageError(gif, "unsupported");
     expect(sniffImageType(gif)).toBeNull();
   });
 
   it("refuses a 30000x30000 header before allocating any pixels", async () => {
     // A real 16x16 JPEG whose frame header claims 30000x30000 (a decompression bomb's shape).
-    const small = new Uint8Array(await sharp({ create: { width: 16, height: 16, channels: 3, background: "#888" } }).jpeg().toBuffer());
+    const small = new Uint8Array(
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: "#888" } })
+        .jpeg()
+        .toBuffer(),
+    );
     const bomb = small.slice();
     let sof = 2;
     while (!(bomb[sof] === 0xff && bomb[sof + 1] >= 0xc0 && bomb[sof + 1] <= 0xc2)) sof += 2 + ((bomb[sof + 2] << 8) | bomb[sof + 3]);

@@ -58,7 +58,10 @@ describeWith("FaceDetector (BlazeFace) on real photos", { data: [FACE_PHOTOS, "m
     const big = await sharp(facePhoto(10)).resize({ height: 400 }).toBuffer();
     const small = await sharp(facePhoto(20)).resize({ height: 250 }).toBuffer();
     const group = await sharp({ create: { width: 900, height: 460, channels: 3, background: "#7f7f7f" } })
-      .composite([{ input: small, left: 40, top: 150 }, { input: big, left: 480, top: 30 }])
+      .composite([
+        { input: small, left: 40, top: 150 },
+        { input: big, left: 480, top: 30 },
+      ])
       .jpeg()
       .toBuffer();
     const faces = await detector.detect(await decodeImage(group));
@@ -88,7 +91,9 @@ describeWith("FaceDetector (BlazeFace) on real photos", { data: [FACE_PHOTOS, "m
 
   it("finds no face in a photo without one", async () => {
     const noise = new Uint8Array(320 * 240 * 3).map((_, i) => (i * 2654435761) % 251);
-    const png = await sharp(Buffer.from(noise), { raw: { width: 320, height: 240, channels: 3 } }).png().toBuffer();
+    const png = await sharp(Buffer.from(noise), { raw: { width: 320, height: 240, channels: 3 } })
+      .png()
+      .toBuffer();
     expect(await detector.detect(await decodeImage(png))).toEqual([]);
   });
 });

@@ -28,12 +28,19 @@ interface Measurement {
 }
 
 function measure(warm: string, files: string[]): Measurement[] {
-  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", join(REPO, "test/node/vision/support/measure-decode.ts"), warm, ...files], {
-    cwd: REPO,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
-  return out.trim().split("\n").map((l) => JSON.parse(l) as Measurement);
+  const out = execFileSync(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", join(REPO, "test/node/vision/support/measure-decode.ts"), warm, ...files],
+    {
+      cwd: REPO,
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
+  return out
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Measurement);
 }
 
 describeWith("decoding stays within its memory and time budget", { data: [FACE_PHOTOS] }, () => {
@@ -46,7 +53,10 @@ describeWith("decoding stays within its memory and time budget", { data: [FACE_P
     const warm = join(dir, "warm.jpg");
     writeFileSync(warm, await sharp(facePhoto(3)).jpeg().toBuffer());
     const results = measure(warm, [...manifest.map((e) => join(HOSTILE, e.file)), phone]);
-    const table = results.map((r) => `${r.file.split("/").pop()}: ${r.outcome}, RSS +${r.rssMB.toFixed(1)} MB, ArrayBuffers +${r.arrayBuffersMB.toFixed(1)} MB, CPU ${r.cpuMs.toFixed(0)} ms`);
+    const table = results.map(
+      (r) =>
+        `${r.file.split("/").pop()}: ${r.outcome}, RSS +${r.rssMB.toFixed(1)} MB, ArrayBuffers +${r.arrayBuffersMB.toFixed(1)} MB, CPU ${r.cpuMs.toFixed(0)} ms`,
+    );
     console.log(`[hostile/memory]\n${table.join("\n")}`);
     for (const [i, entry] of manifest.entries()) {
       const r = results[i];

@@ -33,7 +33,11 @@ describe("libjpeg (WebAssembly) on its own", () => {
   });
 
   it("decodes an ordinary progressive file (about 10 scans) under the same cap", async () => {
-    const progressive = new Uint8Array(await sharp({ create: { width: 640, height: 480, channels: 3, background: "#a05030" } }).jpeg({ progressive: true }).toBuffer());
+    const progressive = new Uint8Array(
+      await sharp({ create: { width: 640, height: 480, channels: 3, background: "#a05030" } })
+        .jpeg({ progressive: true })
+        .toBuffer(),
+    );
     expect(kindOf(() => decodeJpeg(progressive, { scale: 2, maxScans: 64, maxWorkBytes: 48 << 20 }))).toBe("ok");
   });
 
@@ -44,12 +48,18 @@ describe("libjpeg (WebAssembly) on its own", () => {
   });
 
   it("refuses 20 components and a second frame header", () => {
-    expect(kindOf(() => decodeJpeg(hostile("jpeg-20-components.jpg"), { scale: 1, maxScans: 64, maxWorkBytes: 48 << 20 }))).toBe("undecodable");
-    expect(kindOf(() => decodeJpeg(hostile("jpeg-several-frames.jpg"), { scale: 1, maxScans: 64, maxWorkBytes: 48 << 20 }))).toBe("undecodable");
+    expect(kindOf(() => decodeJpeg(hostile("jpeg-20-components.jpg"), { scale: 1, maxScans: 64, maxWorkBytes: 48 << 20 }))).toBe(
+      "undecodable",
+    );
+    expect(kindOf(() => decodeJpeg(hostile("jpeg-several-frames.jpg"), { scale: 1, maxScans: 64, maxWorkBytes: 48 << 20 }))).toBe(
+      "undecodable",
+    );
   });
 
   it("decodes at 1/1, 1/2, 1/4, 1/8 and a region, agreeing with libvips", async () => {
-    const { data, info } = await sharp({ create: { width: 999, height: 601, channels: 3, background: "#3366cc" } }).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp({ create: { width: 999, height: 601, channels: 3, background: "#3366cc" } })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     for (let i = 0; i < data.length; i++) data[i] = (data[i] + (i % 251)) & 255;
     const jpeg = new Uint8Array(await sharp(data, { raw: info }).jpeg({ quality: 95 }).toBuffer());
     for (const scale of [1, 2, 4, 8] as const) {

@@ -19,7 +19,8 @@ async function reference(bytes: Uint8Array): Promise<RgbImage> {
 
 function crop(image: RgbImage, x: number, y: number, w: number, h: number): RgbImage {
   const data = new Uint8Array(w * h * 3);
-  for (let j = 0; j < h; j++) data.set(image.data.subarray(((y + j) * image.width + x) * 3, ((y + j) * image.width + x + w) * 3), j * w * 3);
+  for (let j = 0; j < h; j++)
+    data.set(image.data.subarray(((y + j) * image.width + x) * 3, ((y + j) * image.width + x + w) * 3), j * w * 3);
   return { width: w, height: h, data };
 }
 
@@ -30,7 +31,9 @@ describeWith("Photo: preview and face regions", { data: [FACE_PHOTOS] }, () => {
   });
 
   it("a 12 MP JPEG with EXIF orientation 6: a 1/8 preview and a 1/1 region that match the full image", async () => {
-    const bytes = new Uint8Array(await sharp(facePhoto(3)).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).withMetadata({ orientation: 6 }).toBuffer());
+    const bytes = new Uint8Array(
+      await sharp(facePhoto(3)).resize(4000, 3000, { fit: "fill" }).jpeg({ quality: 92 }).withMetadata({ orientation: 6 }).toBuffer(),
+    );
     const full = await reference(bytes);
     const photo = await Photo.open(bytes);
     expect([photo.width, photo.height, photo.preview.scale]).toEqual([3000, 4000, 8]);
@@ -56,7 +59,12 @@ describeWith("Photo: preview and face regions", { data: [FACE_PHOTOS] }, () => {
   it("a small face in a 12 MP JPEG is re-read finer and aligned like from full pixels", async () => {
     // The face photo shrunk into a corner of a 4000x3000 frame: 1/8 of it is too coarse for the crop.
     const face = await sharp(facePhoto(3)).resize(300, 380).toBuffer();
-    const bytes = new Uint8Array(await sharp({ create: { width: 4000, height: 3000, channels: 3, background: "#7a8a9a" } }).composite([{ input: face, left: 2900, top: 400 }]).jpeg({ quality: 92 }).toBuffer());
+    const bytes = new Uint8Array(
+      await sharp({ create: { width: 4000, height: 3000, channels: 3, background: "#7a8a9a" } })
+        .composite([{ input: face, left: 2900, top: 400 }])
+        .jpeg({ quality: 92 })
+        .toBuffer(),
+    );
     const photo = await Photo.open(bytes);
     const faces = await detectFaces(photo, detector);
     expect(faces.length).toBeGreaterThanOrEqual(1);

@@ -90,7 +90,8 @@ function faceCrop(image: RgbImage, size: number): RgbImage {
   const x0 = Math.max(0, Math.min(image.width - side, Math.round(box.x + box.width / 2 - side / 2)));
   const y0 = Math.max(0, Math.min(image.height - side, Math.round(box.y + box.height / 2 - side / 2)));
   const crop = new Uint8Array(side * side * 3);
-  for (let y = 0; y < side; y++) crop.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + side) * 3), y * side * 3);
+  for (let y = 0; y < side; y++)
+    crop.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x0 + side) * 3), y * side * 3);
   return resize({ width: side, height: side, data: crop }, size, size);
 }
 
@@ -117,7 +118,11 @@ function jpegOf(image: RgbImage, quality: number): Uint8Array {
   }
 }
 
-const seeds: Record<"jpeg" | "png" | "webp", Uint8Array> = { jpeg: new Uint8Array(), png: new Uint8Array(), webp: bytesOf(fixtures.photoWebp) };
+const seeds: Record<"jpeg" | "png" | "webp", Uint8Array> = {
+  jpeg: new Uint8Array(),
+  png: new Uint8Array(),
+  webp: bytesOf(fixtures.photoWebp),
+};
 
 beforeAll(async () => {
   key = (await createKey("pro", "fuzz")).key;
@@ -135,12 +140,20 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  const statuses = [...tally.statuses.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}:${n}`).join(" ");
+  const statuses = [...tally.statuses.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([s, n]) => `${s}:${n}`)
+    .join(" ");
   console.log(`[hardening/fuzz] ${tally.cases} cases (seed ${SEED}), statuses ${statuses}`);
 });
 
 const params = { seed: SEED, endOnFailure: true, verbose: 1 } as const;
-const tierQuery = fc.constantFrom("tier=fast&attributes=age", "tier=fast", "tier=standard&attributes=age", "tier=fast&explain=true&max_faces=1");
+const tierQuery = fc.constantFrom(
+  "tier=fast&attributes=age",
+  "tier=fast",
+  "tier=standard&attributes=age",
+  "tier=fast&explain=true&max_faces=1",
+);
 const contentType = fc.constantFrom(
   undefined,
   "image/jpeg",
@@ -158,10 +171,27 @@ const contentType = fc.constantFrom(
 /** Mutations of a real encoded image. */
 const mutation = fc.oneof(
   fc.record({ op: fc.constant("truncate" as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
-  fc.record({ op: fc.constant("flip" as const), bits: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 24 }) }),
-  fc.record({ op: fc.constant("headerFlip" as const), bits: fc.array(fc.tuple(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 8 }) }),
-  fc.record({ op: fc.constant("splice" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), junk: fc.uint8Array({ minLength: 1, maxLength: 512 }) }),
-  fc.record({ op: fc.constant("overwrite" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), junk: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+  fc.record({
+    op: fc.constant("flip" as const),
+    bits: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), fc.integer({ min: 0, max: 7 })), {
+      minLength: 1,
+      maxLength: 24,
+    }),
+  }),
+  fc.record({
+    op: fc.constant("headerFlip" as const),
+    bits: fc.array(fc.tuple(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 7 })), { minLength: 1, maxLength: 8 }),
+  }),
+  fc.record({
+    op: fc.constant("splice" as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true }),
+    junk: fc.uint8Array({ minLength: 1, maxLength: 512 }),
+  }),
+  fc.record({
+    op: fc.constant("overwrite" as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true }),
+    junk: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+  }),
 );
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 
@@ -215,7 +245,11 @@ describe("fuzzing the worker with bad input: only 2xx answers or 4xx problem doc
   it("truncated, bit-flipped, spliced and overwritten real JPEG, PNG and WebP photos", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom("jpeg", "png", "jpeg", "png", "webp"), mutation, tierQuery, async (kind, m, query) => {
-        const status = await check({ path: `/v1/analyze?${query}`, body: mutate(seeds[kind as keyof typeof seeds], m), headers: { "Content-Type": `image/${kind}` } });
+        const status = await check({
+          path: `/v1/analyze?${query}`,
+          body: mutate(seeds[kind as keyof typeof seeds], m),
+          headers: { "Content-Type": `image/${kind}` },
+        });
         expect([200, 400, 415, 422]).toContain(status);
       }),
       { ...params, numRuns: runs(100) },
@@ -223,7 +257,10 @@ describe("fuzzing the worker with bad input: only 2xx answers or 4xx problem doc
   });
 
   it("forged header dimensions (huge, zero, one): the pixel budget holds before any decoding", async () => {
-    const dims = fc.oneof(fc.constantFrom(0, 1, 65535, 0x3fff + 1, 0xffffff, 0x7fffffff, 0xffffffff), fc.integer({ min: 0, max: 0xffffffff }));
+    const dims = fc.oneof(
+      fc.constantFrom(0, 1, 65535, 0x3fff + 1, 0xffffff, 0x7fffffff, 0xffffffff),
+      fc.integer({ min: 0, max: 0xffffffff }),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom("png", "jpeg", "webp"), dims, dims, async (kind, w, h) => {
         const b = new Uint8Array(seeds[kind as keyof typeof seeds]);
@@ -308,10 +345,13 @@ describe("fuzzing the worker with bad input: only 2xx answers or 4xx problem doc
           o += c.length;
         }
         const ct =
-          f.declared === "same" ? `multipart/form-data; boundary=${f.boundary}`
-          : f.declared === "quoted" ? `multipart/form-data; boundary="${f.boundary}"`
-          : f.declared === "other" ? "multipart/form-data; boundary=not-the-one"
-          : "multipart/form-data";
+          f.declared === "same"
+            ? `multipart/form-data; boundary=${f.boundary}`
+            : f.declared === "quoted"
+              ? `multipart/form-data; boundary="${f.boundary}"`
+              : f.declared === "other"
+                ? "multipart/form-data; boundary=not-the-one"
+                : "multipart/form-data";
         await check({ path: f.path, body, headers: { "Content-Type": ct } });
       }),
       { ...params, numRuns: runs(70) },
@@ -320,14 +360,62 @@ describe("fuzzing the worker with bad input: only 2xx answers or 4xx problem doc
 
   it("parameter, method and header abuse", async () => {
     const value = fc.oneof(
-      fc.constantFrom("fast", "standard", "accurate", "true", "false", "1", "0", "20", "21", "-1", "1e309", "NaN", "0x10", " 5", "5 ", "age,beauty", "age,,age", "", ECHO, "%00", "%ZZ", "💥", "a".repeat(5000)),
+      fc.constantFrom(
+        "fast",
+        "standard",
+        "accurate",
+        "true",
+        "false",
+        "1",
+        "0",
+        "20",
+        "21",
+        "-1",
+        "1e309",
+        "NaN",
+        "0x10",
+        " 5",
+        "5 ",
+        "age,beauty",
+        "age,,age",
+        "",
+        ECHO,
+        "%00",
+        "%ZZ",
+        "💥",
+        "a".repeat(5000),
+      ),
       fc.string({ maxLength: 40 }),
     );
-    const name = fc.oneof(fc.constantFrom("tier", "attributes", "max_faces", "distribution", "explain", "__proto__", "constructor", ECHO), fc.string({ maxLength: 12 }));
+    const name = fc.oneof(
+      fc.constantFrom("tier", "attributes", "max_faces", "distribution", "explain", "__proto__", "constructor", ECHO),
+      fc.string({ maxLength: 12 }),
+    );
     const query = fc.array(fc.tuple(name, value), { maxLength: 6 });
-    const auth = fc.constantFrom(undefined, undefined, "valid", "Bearer", "Bearer ", `Bearer ${ECHO}`, `Bearer fa_${"A".repeat(43)}`, "Basic Zm9vOmJhcg==", `bearer  valid`, "Bearer valid valid");
+    const auth = fc.constantFrom(
+      undefined,
+      undefined,
+      "valid",
+      "Bearer",
+      "Bearer ",
+      `Bearer ${ECHO}`,
+      `Bearer fa_${"A".repeat(43)}`,
+      "Basic Zm9vOmJhcg==",
+      `bearer  valid`,
+      "Bearer valid valid",
+    );
     const method = fc.constantFrom("POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD");
-    const path = fc.constantFrom("/v1/analyze", "/v1/analyze/batch", "/v1/models", "/v1/analyze/", "/v1//analyze", "/v1/analyze/../models", `/v1/${ECHO}`, "/healthz", "/openapi.json");
+    const path = fc.constantFrom(
+      "/v1/analyze",
+      "/v1/analyze/batch",
+      "/v1/models",
+      "/v1/analyze/",
+      "/v1//analyze",
+      "/v1/analyze/../models",
+      `/v1/${ECHO}`,
+      "/healthz",
+      "/openapi.json",
+    );
     await fc.assert(
       fc.asyncProperty(method, path, query, auth, fc.boolean(), async (m, p, q, a, withBody) => {
         const search = q.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");

@@ -59,7 +59,7 @@ export async function createKey(plan: string, name = "test"): Promise<{ key: str
 
 /** Waits until at least `marginS` seconds remain in the current UTC minute (exact-count tests). */
 export async function awayFromMinuteEdge(marginS = 8): Promise<void> {
-  const left = 60 - (Date.now() / 1000) % 60;
+  const left = 60 - ((Date.now() / 1000) % 60);
   if (left < marginS) await new Promise((r) => setTimeout(r, left * 1000 + 200));
 }
 
@@ -71,13 +71,22 @@ export interface Problem {
   errors?: { name: string; reason: string }[];
 }
 
-
 /**
  * Controls a virtual runner of the fault proxy (test/support/fault-runner.ts): `mode` for
  * the next `count` requests (all of them without), then `then` (default pass).
  */
-export async function setFault(name: string, mode: FaultMode, delayMs = 0, count?: number, then?: { mode: FaultMode; delayMs?: number }, minRows?: number): Promise<void> {
-  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, { method: "POST", body: JSON.stringify({ mode, delayMs, count, then, minRows }) });
+export async function setFault(
+  name: string,
+  mode: FaultMode,
+  delayMs = 0,
+  count?: number,
+  then?: { mode: FaultMode; delayMs?: number },
+  minRows?: number,
+): Promise<void> {
+  const res = await fetch(`${env.FAULT_RUNNER_URL}/control/${name}`, {
+    method: "POST",
+    body: JSON.stringify({ mode, delayMs, count, then, minRows }),
+  });
   if (!res.ok) throw new Error(`fault control ${res.status}`);
 }
 

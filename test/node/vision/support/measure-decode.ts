@@ -53,7 +53,16 @@ for (const file of process.argv.slice(3)) {
   const wallMs = performance.now() - started;
   await new Promise((r) => setTimeout(r, 5)); // one more sample after the end
   const peakRss = Atomics.load(shared, 0) * 1024;
-  console.log(JSON.stringify({ file, outcome, rssMB: (peakRss - rssBefore) / 2 ** 20, arrayBuffersMB: (abPeak - abBefore) / 2 ** 20, cpuMs: (used.user + used.system) / 1000, wallMs }));
+  console.log(
+    JSON.stringify({
+      file,
+      outcome,
+      rssMB: (peakRss - rssBefore) / 2 ** 20,
+      arrayBuffersMB: (abPeak - abBefore) / 2 ** 20,
+      cpuMs: (used.user + used.system) / 1000,
+      wallMs,
+    }),
+  );
 }
 Atomics.store(shared, 1, 1);
 await sampler.terminate();
