@@ -30,15 +30,13 @@ import argparse
 import csv
 import json
 import hashlib
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 from PIL import Image
-from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
-from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from training.dldl.quantize import VARIANTS, fold_fp16, quantize
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "models" / "int8"
@@ -76,61 +74,7 @@ def calibration_images(task: str, n: int, seed: int = 0) -> np.ndarray:
     return np.concatenate([load_png_dir([DATA / "mebeauty" / r["crop"] for r in me]), load_png_dir([sc_root / r["file"] for r in sc])])
 
 
-class Reader(CalibrationDataReader):
-    def __init__(self, images: np.ndarray, batch: int = 16):
-        self.batches = [images[i : i + batch] for i in range(0, len(images), batch)]
-        self.i = 0
-
-    def get_next(self):
-        if self.i >= len(self.batches):
-            return None
-        self.i += 1
-        return {"image": self.batches[self.i - 1]}
-
-    def rewind(self):
-        self.i = 0
-
-
-def fold_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Initialiser X_fp16 -> Cast(to float) -> X  becomes a float32 initialiser X (exact)."""
-    inits = {t.name: t for t in model.graph.initializer}
-    keep = []
-    folded = set()
-    for node in model.graph.node:
-        if node.op_type == "Cast" and node.input[0] in inits and inits[node.input[0]].data_type == onnx.TensorProto.FLOAT16:
-            arr = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
-            model.graph.initializer.append(numpy_helper.from_array(arr, node.output[0]))
-            folded.add(node.input[0])
-        else:
-            keep.append(node)
-    del model.graph.node[:]
-    model.graph.node.extend(keep)
-    rest = [t for t in model.graph.initializer if t.name not in folded]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(rest)
-    return model
-
-
-def first_and_last_conv(model: onnx.ModelProto) -> tuple[str, str]:
-    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
-    return convs[0], convs[-1]
-
-
 # name -> quantize_static options
-VARIANTS = {
-    # every backbone op, MinMax ranges
-    "qdq": dict(ops=["Conv", "Relu", "MaxPool"], method=CalibrationMethod.MinMax, exclude=""),
-    # the same with 99.999th-percentile ranges (clips rare activation outliers)
-    "qdq-pct": dict(ops=["Conv", "Relu", "MaxPool"], method=CalibrationMethod.Percentile, exclude=""),
-    # first conv (on the normalised image) and last conv (feeds the score map) left in float
-    "qdq-ends": dict(ops=["Conv", "Relu", "MaxPool"], method=CalibrationMethod.MinMax, exclude="ends"),
-    # only the first conv (3 input channels, on the normalised image) left in float
-    "qdq-first": dict(ops=["Conv", "Relu", "MaxPool"], method=CalibrationMethod.MinMax, exclude="first"),
-    # also the classifier Gemm(s)
-    "qdq-gemm": dict(ops=["Conv", "Relu", "MaxPool", "Gemm"], method=CalibrationMethod.MinMax, exclude=""),
-}
-
-
 def card_for(name: str, variant: str, onnx_path: Path, note: str) -> None:
     card = json.loads((REPO / "models" / f"{name}.json").read_text())
     data = onnx_path.read_bytes()
@@ -158,32 +102,13 @@ def main():
         card_for(name, "fp32 (fp16 storage folded to fp32, no quantisation)", fp32_path, "BatchNorm folded, float32 weights")
         images = calibration_images(task, args.n)
         print(f"{name}: calibration on {len(images)} val crops {images.shape}", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            pre = Path(tmp) / "pre.onnx"
-            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
-            first, last = first_and_last_conv(onnx.load(pre))
-            for v in args.variants.split(","):
-                spec = VARIANTS[v]
-                out = OUT / f"{name}.{v}.onnx"
-                extra = {"ActivationSymmetric": False, "WeightSymmetric": True}
-                if spec["method"] == CalibrationMethod.Percentile:
-                    extra["CalibPercentile"] = 99.999
-                quantize_static(
-                    str(pre),
-                    str(out),
-                    Reader(images),
-                    quant_format=QuantFormat.QDQ,
-                    per_channel=True,
-                    activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8,
-                    op_types_to_quantize=spec["ops"],
-                    nodes_to_exclude={"ends": [first, last], "first": [first]}.get(spec["exclude"], []),
-                    calibrate_method=spec["method"],
-                    extra_options=extra,
-                )
-                card_for(name, v, out, f"int8 QDQ ({', '.join(spec['ops'])}; per-channel s8 weights, u8 activations, {spec['method'].name} on {len(images)} val crops"
-                         + {"ends": f"; {first} and {last} in float", "first": f"; {first} in float"}.get(spec["exclude"], "") + ")")
-                print(f"  {out.relative_to(REPO)}: {out.stat().st_size} bytes", flush=True)
+        for v in args.variants.split(","):
+            spec = VARIANTS[v]
+            out = OUT / f"{name}.{v}.onnx"
+            in_float = quantize(fp32_path, out, images, v)
+            card_for(name, v, out, f"int8 QDQ ({', '.join(spec['ops'])}; per-channel s8 weights, u8 activations, {spec['method'].name} on "
+                     f"{len(images)} val crops; in float: {in_float})")
+            print(f"  {out.relative_to(REPO)}: {out.stat().st_size} bytes", flush=True)
 
 
 if __name__ == "__main__":
