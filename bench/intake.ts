@@ -48,6 +48,16 @@ const STAGES = ["limiter", "hash", "cache"] as const;
 const SETS = ["400px", "12MP"] as const;
 type Report = Awaited<ReturnType<typeof measure>>;
 
+/** The edge models measured, from their cards: name, version, and int8 or float weights. */
+function edgeModels(): string {
+  return ["TinyAgeNet", "TinyAttNet"]
+    .map((name) => {
+      const card = JSON.parse(readFileSync(path.join(REPO_ROOT, "models", `${name}.json`), "utf8"));
+      return `${name} ${card.version.slice(0, 12)} (${card.quantization ? "int8" : "float"})`;
+    })
+    .join(", ");
+}
+
 async function measure() {
   const small = await pickPhotos(count);
   const large = await Promise.all(
@@ -176,6 +186,7 @@ async function measure() {
     date: new Date().toISOString(),
     label: args.label,
     command: `npx tsx bench/intake.ts --images ${count} --repeat ${repeat} --inner ${inner} --label ${args.label}${args.before ? ` --before ${args.before}` : ""}`,
+    models: edgeModels(),
     node_runtime: `${await nodeRuntimeName()}, 1 intra-op thread`,
     workerd_runtime: `workerd (local wrangler dev), compatibility date ${compatibilityDate}`,
     images: count,
@@ -198,8 +209,11 @@ const failed = { ...before?.failures, ...report.failures };
 const lines = [
   `# The fast tier on 400 px and 12 MP photos: workerd, Node, and the API (${report.label})`,
   "",
-  `${report.date} · \`${report.command}\` (run under /root/exclusive.sh)` +
-    (before ? `; before: ${before.date} · \`${before.command}\` on the code before issue 15 (commit 6fac5f5), same machine` : ""),
+  // Runs recorded before the models field existed were the code before issue 15 (commit 6fac5f5).
+  `${report.date} · \`${report.command}\` · ${report.models}, on ${report.node_runtime}` +
+    (before
+      ? `; before: ${before.date} · \`${before.command}\` · ${before.models ?? "the code before issue 15 (commit 6fac5f5)"}, on ${before.node_runtime}`
+      : ""),
   "",
   `${report.images} MEBeauty photos (400–512 px) and the same upscaled to 4000×3000 (JPEG q92, 4:2:0, as phones write them). Edge models TinyAgeNet + TinyAttNet, no flip (tier=fast). Median over photos of each photo's median over the runs, ms.`,
   `workerd: ${report.workerd_runtime}, phases from differences of pipeline prefixes timed from outside. Node: ${report.node_runtime}, timed in-process.`,
