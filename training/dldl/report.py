@@ -681,9 +681,11 @@ def main(argv=None) -> None:
     runs = Path(a.ablation) if Path(a.ablation).is_absolute() else REPO / a.ablation
     if a.keep_history:
         out = Path(a.out)
-        sections = {h: make for h, make in report_sections(runs).items() if h not in HISTORY_SECTIONS}
+        # The ablation section too is kept when this machine has no runs of the study.
+        kept = HISTORY_SECTIONS + (() if runs.exists() else tuple(h for h in report_sections(runs) if h.startswith("## Ablation")))
+        sections = {h: make for h, make in report_sections(runs).items() if h not in kept}
         out.write_text(splice_sections(out.read_text(), sections))
-        print(f"updated every section of {out} but {', '.join(HISTORY_SECTIONS)}")
+        print(f"updated every section of {out} but {', '.join(kept)}")
         return
     if a.figures:
         from . import interpret
