@@ -7,6 +7,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { forEachLine } from "../../scripts/lib/processes";
 import { DATA_DIR } from "../../test/support/datasets";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -82,16 +83,7 @@ export function startRunnerProcess(extraEnv: Record<string, string>, timeoutMs =
         // not a JSON record (native library output)
       }
     };
-    for (const stream of [child.stdout!, child.stderr!]) {
-      let buffered = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => {
-        buffered += chunk;
-        const parts = buffered.split("\n");
-        buffered = parts.pop()!;
-        parts.forEach(onLine);
-      });
-    }
+    forEachLine(child, onLine);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`runner exited with ${code} before listening:\n${lines.join("\n")}`));

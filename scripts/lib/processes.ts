@@ -30,6 +30,14 @@ export interface Child {
 export function spawnGroup(command: string, args: string[], env: NodeJS.ProcessEnv, onLine: (line: string) => void): Child {
   const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  forEachLine(child, (line) => {
+    if (line.trim()) onLine(line);
+  });
+  return { process: child, exited };
+}
+
+/** Calls `onLine` with each complete line the child writes to stdout or stderr. */
+export function forEachLine(child: ChildProcess, onLine: (line: string) => void): void {
   for (const stream of [child.stdout!, child.stderr!]) {
     let buffered = "";
     stream.setEncoding("utf8");
@@ -37,10 +45,9 @@ export function spawnGroup(command: string, args: string[], env: NodeJS.ProcessE
       buffered += chunk;
       const lines = buffered.split("\n");
       buffered = lines.pop()!;
-      for (const line of lines) if (line.trim()) onLine(line);
+      for (const line of lines) onLine(line);
     });
   }
-  return { process: child, exited };
 }
 
 export function alive(child: Child): boolean {
