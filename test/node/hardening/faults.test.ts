@@ -167,8 +167,11 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
         expect(a).toMatchObject({ status: 503, problemType: "/docs#problem-runner-unavailable" });
         seen.push(standIn.requests());
       }
-      // Each probe (one request: its age and beauty calls) reached the stand-in and its answers were rejected.
-      expect(seen).toEqual([2, 4, 6, 8]);
+      // Each probe (one request: its age and beauty calls) reached the stand-in and its answers were
+      // rejected. Once the first garbage answer is rejected the sibling call is aborted, so it may
+      // never leave the worker: a probe shows as one or two calls, never none.
+      const perProbe = seen.map((n, i) => n - (i === 0 ? 0 : seen[i - 1]));
+      for (const calls of perProbe) expect([1, 2]).toContain(calls);
     } finally {
       await standIn.close();
     }
