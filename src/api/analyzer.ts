@@ -9,18 +9,16 @@
 import { analysisCacheKey, type AnalysisCache } from "../cache/analysis-cache";
 import { sha256Hex } from "../crypto/sha256";
 import type { EdgeModels } from "../inference/edge-models";
-import { labelVector } from "../inference/label-math";
-import type { FacePrediction } from "../inference/model";
 import { cropFaces, cropSpec, findFaces } from "../inference/pipeline";
 import type { ModelCard } from "@faceage/contracts/card";
 import type { ModelCatalog } from "../models/catalog";
 import { RunnerUnavailable } from "../routing/runner-client";
 import type { TieredRouter } from "../routing/router";
-import { ImageError, Photo, sniffImageType, type Face } from "../vision";
-import { pngDataUrl, scoremapPng } from "./explain";
-import { ADULT_AGE, attributesToEstimate, beautyWithheld, minorRiskFor } from "./minors";
+import { ImageError, Photo, sniffImageType } from "../vision";
+import { ADULT_AGE, attributesToEstimate, minorRiskFor } from "./minors";
 import { ApiProblem } from "./problem";
-import type { AnalyzeQuery, Analysis, Attribute } from "./schemas";
+import { renderFace } from "./render";
+import type { AnalyzeQuery, Analysis } from "./schemas";
 
 export interface AnalyzerDeps {
   catalog: ModelCatalog;
@@ -131,36 +129,4 @@ async function decodeStep<T>(step: () => Promise<T>, maxPixels: number): Promise
       );
     throw new ApiProblem("undecodable-image", "The image is corrupt, truncated or malformed.");
   }
-}
-
-function renderFace(
-  face: Face,
-  i: number,
-  predictions: Partial<Record<Attribute, FacePrediction[]>>,
-  ageCard: ModelCard | undefined,
-  query: AnalyzeQuery,
-  minorRisk: number,
-): Analysis["faces"][number] {
-  const out: Analysis["faces"][number] = {
-    box: face.box,
-    score: face.score,
-    landmarks: face.keypoints.map(([x, y]) => [x, y] as [number, number]),
-  };
-  const age = predictions.age?.[i];
-  if (age && query.attributes.includes("age")) {
-    out.age = { value: age.value, std: age.std, interval90: age.interval90 };
-    if (query.distribution && age.distribution && ageCard) {
-      out.age.distribution = { labels: Array.from(labelVector(ageCard.labels)), probs: age.distribution };
-    }
-  }
-  const withheld = predictions.beauty ? beautyWithheld(age, minorRisk) : null;
-  const beauty = withheld ? undefined : predictions.beauty?.[i];
-  if (beauty) out.beauty = { value: beauty.value, std: beauty.std, interval90: beauty.interval90, scale: [1, 10] };
-  if (withheld) out.withheld = { beauty: withheld };
-  if (query.explain) {
-    out.scoremap = {};
-    if (out.age && age?.scoremap) out.scoremap.age = pngDataUrl(scoremapPng(age.scoremap));
-    if (beauty?.scoremap) out.scoremap.beauty = pngDataUrl(scoremapPng(beauty.scoremap));
-  }
-  return out;
 }
