@@ -147,6 +147,7 @@ export function createApp(options: AppOptions) {
           labels: card.labels,
           calibration: card.calibration,
           alignment: { framing: card.alignment.framing, size: card.alignment.size },
+          tiers: card.serving?.tiers ?? {},
           metrics: card.metrics,
           data: card.data,
           licence: card.licence,

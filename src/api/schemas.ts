@@ -26,7 +26,7 @@ export const analyzeQuerySchema = z.object({
     .openapi({ description: "Which estimates to return: `age`, `beauty` or both (comma-separated).", example: "age,beauty" }),
   tier: z.enum(TIERS).default("standard").openapi({
     description:
-      "`fast`: small models inside the edge worker. `standard`: full models on the GPU runner, falling back to the edge models when the runner is slow or down (route `edge-fallback`). `accurate`: full models on the runner, six views of each face averaged (zoomed 0.93x, 1x, 1.07x, each mirrored); 503 instead of degrading.",
+      "`fast`: small models inside the edge worker. `standard`: full models on the GPU runner, falling back to the edge models when the runner is slow or down (route `edge-fallback`). `accurate`: full models on the runner, several views of each face averaged (its mirror image and, per model, crops zoomed about the centre, chosen on validation so that `accurate` is never less accurate there than `standard`; `/v1/models` lists each model's `tiers`); 503 instead of degrading.",
   }),
   max_faces: z.coerce
     .number()
@@ -155,6 +155,11 @@ export const modelCardOutSchema = z
     labels: z.object({ min: z.number(), max: z.number(), step: z.number(), k: z.number() }),
     calibration: z.object({ temperature: z.number(), interval: z.number(), fitted_on: z.string() }),
     alignment: z.object({ framing: z.string(), size: z.number() }),
+    tiers: z.record(z.string(), z.object({ flip: z.boolean(), zoom: z.array(z.number()).optional() })).openapi({
+      description:
+        "What each tier this model answers runs: one pass, or several views of each face averaged as distributions (`flip`: the mirror image too; `zoom`: crops scaled about the centre, > 1 tighter, each mirrored when `flip`).",
+      example: { standard: { flip: false }, accurate: { flip: true, zoom: [0.93, 1.07] } },
+    }),
     metrics: z.record(z.string(), z.record(z.string(), z.unknown())),
     data: z.array(z.record(z.string(), z.unknown())),
     licence: z.string(),

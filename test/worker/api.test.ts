@@ -45,7 +45,7 @@ describe("discovery", () => {
   it("/v1/models lists the cards in service", async () => {
     const { models, detector } = (await (await call("/v1/models")).json()) as {
       detector: { name: string };
-      models: { name: string; served_by: string; task: string; labels: { k: number } }[];
+      models: { name: string; served_by: string; task: string; labels: { k: number }; tiers: Record<string, { flip: boolean }> }[];
     };
     expect(detector.name).toBe("BlazeFace");
     expect(models.map((m) => `${m.name}:${m.served_by}`).sort()).toEqual([
@@ -54,6 +54,11 @@ describe("discovery", () => {
       "TinyAgeNet:edge",
       "TinyAttNet:edge",
     ]);
+    // Each says what its tiers run: the edge models one pass for fast, the runner's standard and accurate.
+    for (const m of models) {
+      expect(Object.keys(m.tiers).sort()).toEqual(m.served_by === "edge" ? ["fast"] : ["accurate", "standard"]);
+      if (m.served_by === "runner") expect(m.tiers.accurate.flip).toBe(true);
+    }
   });
 
   it("/healthz is not metered", async () => {

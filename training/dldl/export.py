@@ -25,6 +25,7 @@ from .data import REPO, TASK_OF, load
 from .evaluate import evaluate_sets, predict
 from .metrics import MAX_MINORS_SCORED, MINOR_AGE, choose_minor_risk, minor_guard, summary
 from .robustness import suite
+from .tier_choice import STANDARD, choose_for
 from .losses import Method
 from .model import WIDTHS, DLDLNet, param_count
 
@@ -252,12 +253,9 @@ def served_metrics(net: DLDLNet, methods: dict, result: dict) -> dict:
 
 # What each tier runs with a model (the router reads `serving.tiers` from the card): the edge
 # models answer `fast` (and `standard`'s fallback) in one pass; the runner models answer
-# `standard` in one pass and `accurate` as six views averaged: the crop zoomed 0.93x, 1x and 1.07x
-# (a looser and a tighter face box), each with its mirror. The zooms were chosen on validation
-# (served ThinAgeNet 5b80cb2ef19b, evaluate.predict on the val splits, flip alone vs flip + zooms:
-# UTKFace 5.248 -> 5.214, AAF 6.007 -> 5.905).
-TIERS = {"edge": {"fast": {"flip": False}},
-         "runner": {"standard": {"flip": False}, "accurate": {"flip": True, "zoom": [0.93, 1.07]}}}
+# `standard` in one pass and `accurate` as the mirrored crop plus the zooms (crops scaled about
+# the centre) chosen for that model on validation (tier_choice.py), each view mirrored too.
+TIERS = {"edge": {"fast": {"flip": False}}, "runner": {"standard": STANDARD}}
 SERVED_BY = {"tiny": "edge", "thin": "runner"}
 
 
@@ -267,7 +265,17 @@ def p_minor(probs: torch.Tensor, method: Method, temperature: float) -> np.ndarr
     return p[:, method.labels < MINOR_AGE].sum(1).numpy()
 
 
-def minor_policy(net: DLDLNet, method: Method, result: dict) -> dict:
+def tier_configs(net: DLDLNet, methods: dict, result: dict) -> tuple[dict, dict | None]:
+    """Each tier's views for this model, and (runner models) the record of accurate's choice."""
+    args = result["args"]
+    configs = dict(TIERS[SERVED_BY[args["arch"]]])
+    if SERVED_BY[args["arch"]] != "runner":
+        return configs, None
+    configs["accurate"], record = choose_for(net, methods, set_panels(result), TASK_OF[args["dataset"]], args["size"], args.get("limit"))
+    return configs, record
+
+
+def minor_policy(net: DLDLNet, method: Method, result: dict, configs: dict) -> dict:
     """The beauty cut-off the API applies with this age model: the largest P(age < 18) threshold
     that scores at most 3% of the validation minors, under every tier configuration it serves."""
     args = result["args"]
@@ -275,7 +283,7 @@ def minor_policy(net: DLDLNet, method: Method, result: dict) -> dict:
     vals = [load(name, "val", args["size"], args.get("limit")) for name, p in panels.items() if p is None]
     images, y = torch.cat([v.images for v in vals]), torch.cat([v.y for v in vals])
     risks = []
-    for config in TIERS[SERVED_BY[args["arch"]]].values():
+    for config in configs.values():
         _, probs = predict(net, method, images, flip=config["flip"], zoom=tuple(config.get("zoom", ())))
         risks.append(choose_minor_risk(p_minor(probs, method, result["temperature"]), y.numpy()))
     return {"risk": min(risks), "max_minors_scored": MAX_MINORS_SCORED,
@@ -297,7 +305,7 @@ def tier_metrics(net: DLDLNet, method: Method, split, task: str, config: dict, p
     return out
 
 
-def tiers(net: DLDLNet, methods: dict, result: dict, minor_risk: float | None = None) -> dict:
+def tiers(net: DLDLNet, methods: dict, result: dict, configs: dict, minor_risk: float | None = None) -> dict:
     """Per tier this model serves: its configuration and its metrics on every test set (with the
     minors guard at `minor_risk` for an age model)."""
     args = result["args"]
@@ -309,7 +317,7 @@ def tiers(net: DLDLNet, methods: dict, result: dict, minor_risk: float | None = 
                    "metrics": {f"{name}:test": tier_metrics(net, methods[panels[name]], split, task, config, panels[name],
                                                             temperature(panels[name]), minor_risk)
                                for name, split in tests.items()}}
-            for tier, config in TIERS[SERVED_BY[args["arch"]]].items()}
+            for tier, config in configs.items()}
 
 
 def robustness_report(net: DLDLNet, methods: dict, result: dict) -> dict:
@@ -354,11 +362,12 @@ def main(argv=None) -> None:
     with torch.no_grad():
         hw = list(net.feature_maps(torch.zeros(1, 3, size, size)).shape[2:])
     doc = card(a.name, onnx_path, net, result, space, hw)
-    policy = minor_policy(net, method, result) if TASK_OF[result["args"]["dataset"]] == "age" else None
-    tiered = tiers(net, methods, result, policy["risk"] if policy else None)
+    configs, choice = tier_configs(net, methods, result)
+    policy = minor_policy(net, method, result, configs) if TASK_OF[result["args"]["dataset"]] == "age" else None
+    tiered = tiers(net, methods, result, configs, policy["risk"] if policy else None)
     if policy:
         doc["minor_guard"] = policy
-    doc["serving"] = {"tiers": {t: v["config"] for t, v in tiered.items()}}
+    doc["serving"] = {"tiers": {t: v["config"] for t, v in tiered.items()}, **({"accurate_choice": choice} if choice else {})}
     doc["tiers"] = tiered
     doc["training"]["checkpoint"] = str(checkpoint.resolve().relative_to(REPO)) if checkpoint.resolve().is_relative_to(REPO) else str(checkpoint)
     if not a.no_robustness:

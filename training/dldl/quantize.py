@@ -191,9 +191,10 @@ def measure(card: dict, onnx_path: Path, ck_args: dict, methods: dict, robustnes
     net = OnnxNet(onnx_path, card)
     result = served_metrics(net, methods, {"args": ck_args})
     out = {"temperature": result["temperature"], "temperatures": result["temperatures"], "metrics": result["sets"]}
-    policy = minor_policy(net, methods[None], result) if TASK_OF[ck_args["dataset"]] == "age" else None
+    configs = card["serving"]["tiers"]  # the views the card's tiers already run (an edge model: fast's one pass)
+    policy = minor_policy(net, methods[None], result, configs) if TASK_OF[ck_args["dataset"]] == "age" else None
     out["minor_guard"] = policy
-    out["tiers"] = tiers(net, methods, result, policy["risk"] if policy else None)
+    out["tiers"] = tiers(net, methods, result, configs, policy["risk"] if policy else None)
     if robustness:
         out["robustness"] = robustness_report(net, methods, result)
     return out

@@ -69,3 +69,18 @@ def test_aaf_without_prepared_crops_says_how_to_make_them(tmp_path, monkeypatch)
     monkeypatch.setenv("ALIGNED_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="prepare-data -- --set aaf"):
         data.aaf("train", 64)
+
+
+def test_a_runner_model_s_accurate_views_are_chosen_on_validation(tmp_path, require_data):
+    require_data("utkface/labels.csv", "utkface/64")
+    run = tmp_path / "run"
+    train.main(["--dataset", "utkface", "--arch", "thin", "--epochs", "1", "--limit", "64", "--batch", "32", "--bf16", "--out", str(run)])
+    export.main(["--run", str(run), "--name", "T", "--models", str(tmp_path / "models"), "--checkpoints", str(tmp_path / "ck"),
+                 "--no-robustness"])
+    card = json.loads((tmp_path / "models" / "T.json").read_text())
+    choice = card["serving"]["accurate_choice"]
+    assert set(card["serving"]["tiers"]) == {"standard", "accurate"} and card["serving"]["tiers"]["standard"] == {"flip": False}
+    assert choice["chosen_on"] == "utkface:val" and len(choice["candidates"]) == 6
+    chosen = next(c for c in choice["candidates"] if c["config"] == card["serving"]["tiers"]["accurate"])
+    assert not chosen["breaches"] or all(c["breaches"] for c in choice["candidates"])
+    assert chosen["mae"]["utkface"] <= choice["standard_mae"]["utkface"] or chosen["breaches"]
