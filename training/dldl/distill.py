@@ -4,6 +4,9 @@ training image, averaged over the teachers (an ensemble is a better teacher than
     python3 -m training.dldl.distill --teacher models/ThinAgeNet.json [--teacher ...] \\
         --dataset utkface --extra aaf --out runs/thin-age-soft.pt
 
+A teacher is a served model (its card) or a committed stage checkpoint
+(training/checkpoints/<run>.pt), so that an ensemble of snapshots no longer served can still teach.
+
 Then `train.py --teacher runs/thin-age-soft.pt --distill 0.5` learns
 (1 - 0.5) · Eq. 1's Gaussian + 0.5 · the teacher's distribution, with the expectation term on
 the true label. The file records the training images it was made for, so a run with other data
@@ -25,16 +28,32 @@ def soft_labels(card_paths: list[str], dataset: str, extra: list[str], size: int
     images = torch.cat([p.images for p in parts])
     probs = None
     for path in card_paths:
-        net, method = served_network(path)
+        net, method = teacher(path)
         _, p = predict(net, method, images, flip=True)
         probs = p if probs is None else probs + p
     return {"probs": (probs / len(card_paths)).half(), "files": [r.get("file") for p in parts for r in p.meta],
-            "teachers": [{k: json.loads(open(path).read())[k] for k in ("name", "version")} for path in card_paths]}
+            "teachers": [describe(path) for path in card_paths]}
+
+
+def teacher(path: str):
+    """(network, Method of its served head) from a card (the ONNX as served) or a stage checkpoint."""
+    if path.endswith(".pt"):
+        from .export import load_checkpoint
+
+        net, methods = load_checkpoint(path)
+        return net, methods[None]
+    return served_network(path)
+
+
+def describe(path: str) -> dict:
+    if path.endswith(".pt"):
+        return {"checkpoint": path}
+    return {k: json.loads(open(path).read())[k] for k in ("name", "version")}
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--teacher", action="append", required=True, help="a model card (models/<Name>.json); repeat for an ensemble")
+    p.add_argument("--teacher", action="append", required=True, help="a model card (models/<Name>.json) or stage checkpoint (.pt); repeat for an ensemble")
     p.add_argument("--dataset", default="utkface")
     p.add_argument("--extra", action="append", default=[])
     p.add_argument("--size", type=int, default=64)

@@ -226,13 +226,22 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
                      "schedule": {k: args.get(k) for k in ("schedule", "lr", "lr_step", "warmup", "wd", "epoch_size")},
                      "augmentation": {"geometric_and_colour": True, "photo_variation_share": args.get("robust", 0.0)},
                      "mix": {"balance_power": args.get("balance"), **result.get("mix", {})},
-                     "distillation": {"teacher": args.get("teacher"), "weight": args.get("distill")} if args.get("teacher") else None,
+                     "distillation": distillation(args),
                      "hardware": result["hardware"], "seed": args["seed"], "init": args.get("init"),
                      "command": result["command"], "stages": training_stages(result)},
         "data": [DATA[dataset]] + [DATA[extra] for extra in args.get("extra", [])]
                 + ([DATA["utkface"] | {"use": "backbone initialisation"}] if args.get("init") and dataset != "utkface" else []),
         "licence": LICENCE,
     }
+
+
+def distillation(args: dict) -> dict | None:
+    """The soft labels a run learnt from, and (where this machine still has them) their teachers."""
+    if not args.get("teacher"):
+        return None
+    soft = Path(args["teacher"])
+    teachers = torch.load(soft, map_location="cpu")["teachers"] if soft.exists() else None
+    return {"teacher": args["teacher"], "weight": args.get("distill"), **({"teachers": teachers} if teachers else {})}
 
 
 def set_panels(result: dict) -> dict[str, str | None]:

@@ -5,7 +5,7 @@ import onnx
 import pytest
 import torch
 
-from training.dldl import export, restore, train
+from training.dldl import distill, export, restore, train
 
 
 def test_train_export_and_card(tmp_path, require_data):
@@ -36,6 +36,22 @@ def test_train_export_and_card(tmp_path, require_data):
     again = json.loads((tmp_path / "again" / "T.json").read_text())
     assert again["sha256"] == card["sha256"] and again["tiers"] == card["tiers"]
     assert again["training"]["stages"] == card["training"]["stages"] and again["training"]["mix"] == card["training"]["mix"]
+
+    # Distillation from a served card and from a stage checkpoint (a snapshot no longer served):
+    # the same weights teach the same distributions, and the student's card names its teachers.
+    soft = distill.soft_labels([str(tmp_path / "models" / "T.json")], "utkface", [], 64, limit=96)
+    from_checkpoint = distill.soft_labels([str(tmp_path / "ck" / "run.pt")], "utkface", [], 64, limit=96)
+    assert soft["files"] == from_checkpoint["files"] and len(soft["files"]) == 96
+    assert (soft["probs"].float() - from_checkpoint["probs"].float()).abs().max() < 2e-3
+    assert from_checkpoint["teachers"] == [{"checkpoint": str(tmp_path / "ck" / "run.pt")}] and soft["teachers"][0]["name"] == "T"
+    torch.save(from_checkpoint, tmp_path / "soft.pt")
+    student = tmp_path / "student"
+    train.main(["--dataset", "utkface", "--arch", "tiny", "--epochs", "1", "--limit", "96", "--batch", "32", "--bf16",
+                "--teacher", str(tmp_path / "soft.pt"), "--distill", "0.5", "--out", str(student)])
+    export.main(["--run", str(student), "--name", "S", "--models", str(tmp_path / "models"), "--checkpoints", str(tmp_path / "ck"),
+                 "--no-robustness"])
+    learnt = json.loads((tmp_path / "models" / "S.json").read_text())["training"]["distillation"]
+    assert learnt["weight"] == 0.5 and learnt["teachers"] == from_checkpoint["teachers"]
 
 
 def test_aaf_splits_by_file_hash_and_extends_the_training_split(tmp_path, monkeypatch):
