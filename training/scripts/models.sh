@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
-STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3"}
+STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3 thin-age-4 soft-labels-4 tiny-age-4"}
 done_run() { [ -f "runs/$1/result.json" ]; }
 train() { $PY -m training.dldl.train "$@" --resume; }
 # A stage's starting point: its parent's run if this machine has it, else the committed checkpoint.
@@ -41,6 +41,16 @@ for stage in $STAGES; do
       done_run thin-att-3 || train "${ATT[@]}" --arch thin --size 64 --init "$(parent thin-age-3)" --epochs 20 --lr 1e-3 --out runs/thin-att-3 ;;
     tiny-att-3)
       done_run tiny-att-3 || train "${ATT[@]}" --arch tiny --size 64 --init "$(parent tiny-age-3)" --epochs 30 --lr 1e-3 --out runs/tiny-att-3 ;;
+    # A second cosine cycle (warm restart) of each age model; TinyAgeNet learns the distributions
+    # of both ThinAgeNet snapshots averaged (committed checkpoints, so a fresh machine can redo it).
+    thin-age-4)
+      done_run thin-age-4 || train "${AGE[@]}" --arch thin --init "$(parent thin-age-3)" --epochs 30 --lr 3e-4 --out runs/thin-age-4 ;;
+    soft-labels-4)
+      [ -f runs/thin-age-soft-4.pt ] || $PY -m training.dldl.distill --teacher "$(parent thin-age-3)" --teacher "$(parent thin-age-4)" \
+        --dataset utkface --extra aaf --out runs/thin-age-soft-4.pt ;;
+    tiny-age-4)
+      done_run tiny-age-4 || train "${AGE[@]}" --arch tiny --init "$(parent tiny-age-3)" --teacher runs/thin-age-soft-4.pt --distill 0.5 \
+        --epochs 20 --lr 3e-4 --out runs/tiny-age-4 ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done

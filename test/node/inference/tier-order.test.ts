@@ -39,13 +39,11 @@ function tierTable(): Map<string, Map<Tier, Record<string, TierMetrics>>> {
  * breaks. Fixing these is issue 11's work (a better ThinAgeNet), not a change to this list.
  */
 const KNOWN_BREACHES: { task: string; set: string; band: string; tier: Tier; below: Tier; why: string }[] = [
-  // ThinAgeNet thin-age-3 / TinyAgeNet tiny-age-3 (distilled from it), UTKFace test MAE by band. The
-  // accurate tier's zooms (chosen on validation, overall MAE) help adults and hurt children; and
-  // ThinAgeNet is no better than its distilled student at 60+ (on validation it is: 8.12 vs 8.46).
-  { task: "age", set: "utkface:test", band: "0-12", tier: "accurate", below: "standard", why: "2.39 vs 2.36 y" },
-  { task: "age", set: "utkface:test", band: "13-19", tier: "accurate", below: "standard", why: "3.82 vs 3.61 y" },
-  { task: "age", set: "utkface:test", band: "60+", tier: "accurate", below: "standard", why: "8.35 vs 8.24 y" },
-  { task: "age", set: "utkface:test", band: "60+", tier: "standard", below: "fast", why: "8.24 vs 8.14 y" },
+  // ThinAgeNet thin-age-4 / TinyAgeNet tiny-age-4 (distilled from thin-age-3 and thin-age-4 together),
+  // UTKFace test MAE at 60+: the one-pass Thin is no better there than its distilled student (on
+  // validation it is: see the cards' utkface:val bands). accurate (mirrored, chosen on validation,
+  // training/dldl/tier_choice.py) is no worse than standard on every set and band.
+  { task: "age", set: "utkface:test", band: "60+", tier: "standard", below: "fast", why: "8.62 vs 8.40 y" },
 ];
 
 const breach = (task: string, set: string, band: string, tier: Tier, below: Tier) =>
