@@ -60,7 +60,9 @@ async function runPrefix(bytes: Uint8Array, until: Prefix | "render", flip: bool
     models.map((model, m) => model.predict(crops[m], { flip, probabilityBelow: m === 0 ? ADULT_AGE : undefined })),
   );
   if (until === "infer") return faces.length;
-  const rendered = faces.map((face, i) => renderFace(face, i, { age, beauty }, models[0].card, QUERY, minorRiskFor(models[0].card, undefined)));
+  const rendered = faces.map((face, i) =>
+    renderFace(face, i, { age, beauty }, models[0].card, QUERY, minorRiskFor(models[0].card, undefined)),
+  );
   return JSON.stringify({ faces: rendered }).length > 0 ? faces.length : -1;
 }
 
