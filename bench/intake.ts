@@ -44,9 +44,9 @@ const EDGE_CARDS = ["models/TinyAgeNet.json", "models/TinyAttNet.json"];
 const PHASES = ["decode", "detect", "align", "infer", "total"] as const;
 type Phases = Record<(typeof PHASES)[number], number>;
 const STAGES = ["limiter", "hash", "cache", "render"] as const;
-/** Where each API stage's time is measured from: the steps before decoding alone, render after infer. */
 /** A request's steps in order, for the stage table. */
 const REQUEST_STAGES = ["limiter", "hash", "cache", "decode", "detect", "align", "infer", "render"] as const;
+/** Where each API stage's time is measured from: the steps before decoding alone, render after infer. */
 const STAGE_BASE: Record<(typeof STAGES)[number], string> = { limiter: "none", hash: "none", cache: "none", render: "infer" };
 
 const SETS = ["400px", "12MP"] as const;

@@ -26,7 +26,7 @@ export const analyzeQuerySchema = z.object({
     .openapi({ description: "Which estimates to return: `age`, `beauty` or both (comma-separated).", example: "age,beauty" }),
   tier: z.enum(TIERS).default("standard").openapi({
     description:
-      "`fast`: small models inside the edge worker. `standard`: full models on the GPU runner, falling back to the edge models when the runner is slow or down (route `edge-fallback`). `accurate`: full models on the runner, several views of each face averaged (its mirror image and, per model, crops zoomed about the centre, chosen on validation so that `accurate` is never less accurate there than `standard`; `/v1/models` lists each model's `tiers`); 503 instead of degrading.",
+      "`fast`: small models inside the edge worker. `standard`: full models on the GPU runner, falling back to the edge models when the runner is slow or down (route `edge-fallback`). `accurate`: full models on the runner, several views of each face averaged (its mirror image and, per model, crops zoomed about the centre, chosen on validation: the most accurate view set no worse than `standard` there, else the mirror alone; `/v1/models` lists each model's `tiers`); 503 instead of degrading.",
   }),
   max_faces: z.coerce
     .number()

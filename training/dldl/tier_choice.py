@@ -9,7 +9,7 @@ MIN_BAND_N faces. Mirroring alone is always a candidate. Test splits play no par
 import torch
 
 from .evaluate import predict
-from .metrics import AGE_BANDS
+from .metrics import summary
 
 STANDARD = {"flip": False}
 ZOOM_CANDIDATES = [(), (0.96, 1.04), (0.93, 1.07), (0.9, 1.1), (1.07,), (0.93,)]
@@ -17,16 +17,9 @@ MIN_BAND_N = 100  # the tier-order test's own floor (test/node/inference/tier-or
 
 
 def _maes(pred: torch.Tensor, y: torch.Tensor, task: str) -> dict[str, tuple[int, float]]:
-    """Overall and (age) per-band (n, MAE)."""
-    err = (pred.double() - y.double()).abs().numpy()
-    y = y.numpy()
-    out = {"all": (len(err), float(err.mean()))}
-    if task == "age":
-        for name, lo, hi in AGE_BANDS:
-            mask = (y >= lo) & (y <= hi)
-            if mask.sum():
-                out[name] = (int(mask.sum()), float(err[mask].mean()))
-    return out
+    """Overall and (age) per-band (n, MAE), as the cards' metrics define them (metrics.summary)."""
+    s = summary(pred.numpy(), y.numpy(), task=task)
+    return {"all": (s["n"], s["mae"]), **{band: (b["n"], b["mae"]) for band, b in s.get("bands", {}).items() if b["n"]}}
 
 
 def _config(zoom: tuple[float, ...]) -> dict:
