@@ -57,9 +57,10 @@ async function infer(
   runner: RunnerProcess,
   crops: Uint8Array,
   n: number,
-  opts: { binary?: boolean; outputs?: string[]; model?: string; headers?: Record<string, string> } = {},
+  opts: { binary?: boolean; outputs?: string[]; model?: string; size?: number; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; headers: Headers; decoded?: DecodedInferResponse; problem?: Record<string, unknown> }> {
-  const req = encodeInferRequest(opts.model ?? MODEL, crops, [n, 64, 64, 3], { binary: opts.binary, outputs: opts.outputs });
+  const size = opts.size ?? 64;
+  const req = encodeInferRequest(opts.model ?? MODEL, crops, [n, size, size, 3], { binary: opts.binary, outputs: opts.outputs });
   const res = await fetch(runner.url + req.path, { method: "POST", body: req.body, headers: { ...req.headers, ...auth, ...opts.headers } });
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (res.status === 200) return { status: 200, headers: res.headers, decoded: decodeInferResponse(bytes, res.headers) };
@@ -147,8 +148,10 @@ describe("runner (default config)", () => {
       expect(out.outputs[k].datatype).toBe("FP32");
       expectClose(out.outputs[k].data as Float32Array, reference[k].data);
     }
-    // The second model is served too, with its own label count.
-    const att = await infer(runner, crops.subarray(0, 2 * CROP), 2, { model: "ThinAttNet", outputs: ["probs"] });
+    // The second model is served too, with its own label count and input size (its card's).
+    const attCard = JSON.parse(await readFile(path.join(REPO_ROOT, "models", "ThinAttNet.json"), "utf8")) as { input: { size: number } };
+    const size = attCard.input.size;
+    const att = await infer(runner, await loadFaceCrops(2, 0, size), 2, { model: "ThinAttNet", outputs: ["probs"], size });
     expect(att.status).toBe(200);
     expect(att.decoded!.outputs.probs.shape).toEqual([2, 91]);
     expect(Object.keys(att.decoded!.outputs)).toEqual(["probs"]);

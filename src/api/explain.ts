@@ -5,7 +5,10 @@
  */
 import { encode } from "fast-png";
 
-/** Output side in pixels: the models' input size, so the heatmap lines up with the aligned face. */
+/**
+ * Output side in pixels, whatever the model's input size (64 or 112): the map is a coarse grid, so more
+ * pixels would add bytes, not detail; a client scales the heatmap over the aligned face.
+ */
 const SIZE = 64;
 
 // A perceptually ordered ramp (dark blue -> teal -> yellow), as control points on [0, 1].

@@ -89,6 +89,8 @@ export const AGE_BANDS = [
 export interface BandError {
   n: number;
   mae: number | null;
+  /** Mean signed error (prediction − label): a band placed too old or too young shows here. */
+  mean_error: number | null;
 }
 
 export interface Metrics {
@@ -101,7 +103,7 @@ export interface Metrics {
   eps_error: number;
   /** Age only: share of |e| ≤ 5. */
   cs5?: number;
-  /** Age only: MAE per age band of the true label. */
+  /** Age only: MAE and mean signed error per age band of the true label. */
   bands?: Record<string, BandError>;
 }
 
@@ -152,14 +154,16 @@ export function metrics(
     out.bands = {};
     for (const [name, lo, hi] of AGE_BANDS) {
       let count = 0,
-        sum = 0;
+        sum = 0,
+        signed = 0;
       for (let i = 0; i < n; i++) {
         if (y[i] >= lo && y[i] <= hi) {
           count++;
           sum += Math.abs(pred[i] - y[i]);
+          signed += pred[i] - y[i];
         }
       }
-      out.bands[name] = { n: count, mae: count ? sum / count : null };
+      out.bands[name] = { n: count, mae: count ? sum / count : null, mean_error: count ? signed / count : null };
     }
   }
   return out;

@@ -20,14 +20,14 @@ def summary(pred, y, sigma=None, task="age", lo=None, hi=None, groups: dict | No
     }
     if task == "age":
         out["cs5"] = float((np.abs(err) <= 5).mean())
-        out["bands"] = {name: _mae(err[(y >= a) & (y <= b)]) for name, a, b in AGE_BANDS}
+        out["bands"] = {name: _errors(err[(y >= a) & (y <= b)]) for name, a, b in AGE_BANDS}
     if lo is not None and hi is not None:
         lo, hi = np.asarray(lo), np.asarray(hi)
         out["coverage90"] = float(((y >= lo) & (y <= hi)).mean())
         out["interval90_width"] = float((hi - lo).mean())
     for key, values in (groups or {}).items():
         values = np.asarray(values)
-        out[f"by_{key}"] = {str(v): _mae(err[values == v]) for v in sorted(set(values.tolist()))}
+        out[f"by_{key}"] = {str(v): _errors(err[values == v]) for v in sorted(set(values.tolist()))}
     return out
 
 
@@ -69,5 +69,9 @@ def choose_minor_risk(p_minor, y, max_minors_scored: float = MAX_MINORS_SCORED) 
     return float(max(ok)) if ok else float(grid[0])
 
 
-def _mae(e) -> dict:
-    return {"n": int(len(e)), "mae": float(np.abs(e).mean()) if len(e) else None}
+def _errors(e) -> dict:
+    """A subset's size, MAE and mean signed error (a group the model places too old or too
+    attractive shows in the sign, not in the MAE)."""
+    if not len(e):
+        return {"n": 0, "mae": None, "mean_error": None}
+    return {"n": int(len(e)), "mae": float(np.abs(e).mean()), "mean_error": float(e.mean())}

@@ -4,7 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
-declare -A RUNS=([TinyAgeNet]=runs/tiny-age-aaf [ThinAgeNet]=runs/thin-age-2 [TinyAttNet]=runs/tiny-att [ThinAttNet]=runs/thin-att)
+# The runs of the served models (training/scripts/models.sh); the Tiny models are then quantised to int8.
+declare -A RUNS=([TinyAgeNet]=runs/tiny-age-4 [ThinAgeNet]=runs/thin-age-4 [TinyAttNet]=runs/tiny-att-4-s0.75 [ThinAttNet]=runs/thin-att-3)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(TinyAgeNet ThinAgeNet TinyAttNet ThinAttNet)
-for name in "${names[@]}"; do $PY -m training.dldl.export --run "${RUNS[$name]}" --name "$name"; done
+# ORT_PY: a python with onnxruntime (training/dldl/quantize.py's docstring says how to make one).
+for name in "${names[@]}"; do
+  $PY -m training.dldl.export --run "${RUNS[$name]}" --name "$name"
+  case $name in Tiny*) ${ORT_PY:-/root/ort-venv/bin/python} -m training.dldl.quantize --card "models/$name.json" ;; esac
+done
 $PY -m training.dldl.vectors --models

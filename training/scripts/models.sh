@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
-STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3 thin-age-4 soft-labels-4 tiny-age-4"}
+STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3 thin-age-4 soft-labels-4 tiny-age-4 tiny-att-4"}
 done_run() { [ -f "runs/$1/result.json" ]; }
 train() { $PY -m training.dldl.train "$@" --resume; }
 # A stage's starting point: its parent's run if this machine has it, else the committed checkpoint.
@@ -51,6 +51,11 @@ for stage in $STAGES; do
     tiny-age-4)
       done_run tiny-age-4 || train "${AGE[@]}" --arch tiny --init "$(parent tiny-age-3)" --teacher runs/thin-age-soft-4.pt --distill 0.5 \
         --epochs 20 --lr 3e-4 --out runs/tiny-age-4 ;;
+    # TinyAttNet from the served age backbone (tiny-age-4), σ chosen on validation: rater σ x 0.75
+    # (x 0.5 / 0.75 / 1.0 / 1.5 tried, runs/tiny-att-4-s<scale>; see models/REPORT.md).
+    tiny-att-4)
+      done_run tiny-att-4-s0.75 || train "${ATT[@]}" --sigma-scale 0.75 --arch tiny --size 64 --init "$(parent tiny-age-4)" --epochs 30 --lr 1e-3 \
+        --out runs/tiny-att-4-s0.75 ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done

@@ -1,6 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { expectation, labelDistribution, labelVector, metrics, quantile, std, temperatureProbs } from "../../../src/inference/label-math";
+import {
+  type BandError,
+  expectation,
+  labelDistribution,
+  labelVector,
+  metrics,
+  quantile,
+  std,
+  temperatureProbs,
+} from "../../../src/inference/label-math";
 
 // Written by the Python side (training/dldl): both implementations must agree on these numbers.
 const vectors = JSON.parse(readFileSync(new URL("../../vectors/labels.json", import.meta.url), "utf8"));
@@ -51,10 +60,12 @@ describe("label math against the Python vectors", () => {
         else expect(got[key]).toBeUndefined();
       }
       if (want.bands) {
-        for (const [band, b] of Object.entries(want.bands as Record<string, { n: number; mae: number | null }>)) {
+        for (const [band, b] of Object.entries(want.bands as Record<string, BandError>)) {
           expect(got.bands![band].n).toBe(b.n);
-          if (b.mae === null) expect(got.bands![band].mae).toBeNull();
-          else expect(got.bands![band].mae!).toBeCloseTo(b.mae, 10);
+          for (const key of ["mae", "mean_error"] as const) {
+            if (b[key] === null) expect(got.bands![band][key], key).toBeNull();
+            else expect(got.bands![band][key]!, key).toBeCloseTo(b[key], 10);
+          }
         }
       }
     });
