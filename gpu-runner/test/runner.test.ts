@@ -13,6 +13,7 @@ import {
   encodeInferRequest,
   type DecodedInferResponse,
 } from "@faceage/contracts/runner-protocol";
+import { parseModelCard } from "@faceage/contracts/card";
 import { REPO_ROOT, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
 
 const SECRET = "test-secret-0123456789abcdef";
@@ -149,8 +150,7 @@ describe("runner (default config)", () => {
       expectClose(out.outputs[k].data as Float32Array, reference[k].data);
     }
     // The second model is served too, with its own label count and input size (its card's).
-    const attCard = JSON.parse(await readFile(path.join(REPO_ROOT, "models", "ThinAttNet.json"), "utf8")) as { input: { size: number } };
-    const size = attCard.input.size;
+    const { size } = parseModelCard(JSON.parse(await readFile(path.join(REPO_ROOT, "models", "ThinAttNet.json"), "utf8"))).input;
     const att = await infer(runner, await loadFaceCrops(2, 0, size), 2, { model: "ThinAttNet", outputs: ["probs"], size });
     expect(att.status).toBe(200);
     expect(att.decoded!.outputs.probs.shape).toEqual([2, 91]);

@@ -6,7 +6,7 @@
 import { encode } from "fast-png";
 
 /**
- * Output side in pixels, whatever the model's input size (64 or 112): the map is a coarse grid, so more
+ * Output side in pixels, whatever the model's input size (its card's): the map is a coarse grid, so more
  * pixels would add bytes, not detail; a client scales the heatmap over the aligned face.
  */
 const SIZE = 64;
