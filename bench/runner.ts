@@ -19,7 +19,7 @@ import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { decodeInferResponse, encodeInferRequest } from "@faceage/contracts/runner-protocol";
-import { loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "../gpu-runner/test/runner-process";
+import { cardInputSize, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "../gpu-runner/test/runner-process";
 import { percentile } from "../test/support/stats";
 
 const { values: args } = parseArgs({
@@ -46,7 +46,8 @@ const durationS = Number(args.duration);
 if (!(durationS > 0 && durationS <= 30)) throw new Error("--duration must be 0-30 seconds per point");
 const levels = args.concurrency!.split(",").map(Number);
 const facesPerRequest = Number(args.faces);
-const CROP = 64 * 64 * 3;
+const SIZE = await cardInputSize(args.model!);
+const CROP = SIZE * SIZE * 3;
 const secret = randomBytes(24).toString("hex");
 const GRACE_MS = 10_000;
 
@@ -179,12 +180,12 @@ function machine(): string {
 
 async function main() {
   const machineLine = machine();
-  const crops = await loadFaceCrops(64);
+  const crops = await loadFaceCrops(64, 0, SIZE);
   const bodies = Array.from({ length: Math.floor(64 / facesPerRequest) }, (_, i) =>
     encodeInferRequest(
       args.model!,
       crops.slice(i * facesPerRequest * CROP, (i + 1) * facesPerRequest * CROP),
-      [facesPerRequest, 64, 64, 3],
+      [facesPerRequest, SIZE, SIZE, 3],
       { binary: true },
     ),
   );

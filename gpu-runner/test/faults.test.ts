@@ -10,11 +10,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeInferResponse, encodeInferRequest } from "@faceage/contracts/runner-protocol";
-import { REPO_ROOT, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
+import { REPO_ROOT, cardInputSize, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
 
 const SECRET = "test-secret-0123456789abcdef";
 const MODEL = "ThinAgeNet";
-const CROP = 64 * 64 * 3;
+const SIZE = await cardInputSize(MODEL);
+const CROP = SIZE * SIZE * 3;
 const auth = { authorization: `Bearer ${SECRET}` };
 const SLOW = { timeout: 240_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +26,7 @@ let modelsDir: string;
 let weightsFile: string;
 
 function inferRequest(n: number, signal?: AbortSignal) {
-  const req = encodeInferRequest(MODEL, crops.subarray(0, n * CROP), [n, 64, 64, 3], { binary: true });
+  const req = encodeInferRequest(MODEL, crops.subarray(0, n * CROP), [n, SIZE, SIZE, 3], { binary: true });
   return fetch(runner.url + req.path, { method: "POST", body: req.body, headers: { ...req.headers, ...auth }, signal });
 }
 
@@ -68,7 +69,7 @@ beforeAll(async () => {
       RUNNER_RESTART_BACKOFF_MAX_MS: "2000",
       RUNNER_RESTART_MAX_FAILURES: "3",
     }),
-    loadFaceCrops(32),
+    loadFaceCrops(32, 0, SIZE),
   ]);
 }, 240_000);
 

@@ -13,12 +13,12 @@ import {
   encodeInferRequest,
   type DecodedInferResponse,
 } from "@faceage/contracts/runner-protocol";
-import { parseModelCard } from "@faceage/contracts/card";
-import { REPO_ROOT, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
+import { REPO_ROOT, cardInputSize, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
 
 const SECRET = "test-secret-0123456789abcdef";
-const CROP = 64 * 64 * 3;
 const MODEL = "ThinAgeNet";
+const SIZE = await cardInputSize(MODEL);
+const CROP = SIZE * SIZE * 3;
 const OUTPUTS = ["probs", "value", "scoremap"] as const;
 const auth = { authorization: `Bearer ${SECRET}` };
 // Tests that start processes or run full batches: generous, because the CI host is shared.
@@ -30,7 +30,7 @@ async function referenceRun(model: string, crops: Uint8Array, n: number): Promis
   const session = await ort.InferenceSession.create(path.join(REPO_ROOT, "models", `${model}.onnx`), {
     executionProviders: ["cpu"],
   });
-  const out = await session.run({ image: new ort.Tensor("uint8", crops, [n, 64, 64, 3]) });
+  const out = await session.run({ image: new ort.Tensor("uint8", crops, [n, SIZE, SIZE, 3]) });
   await session.release();
   return Object.fromEntries(OUTPUTS.map((k) => [k, { dims: out[k].dims, data: out[k].data as Float32Array }])) as Reference;
 }
@@ -60,7 +60,7 @@ async function infer(
   n: number,
   opts: { binary?: boolean; outputs?: string[]; model?: string; size?: number; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; headers: Headers; decoded?: DecodedInferResponse; problem?: Record<string, unknown> }> {
-  const size = opts.size ?? 64;
+  const size = opts.size ?? SIZE;
   const req = encodeInferRequest(opts.model ?? MODEL, crops, [n, size, size, 3], { binary: opts.binary, outputs: opts.outputs });
   const res = await fetch(runner.url + req.path, { method: "POST", body: req.body, headers: { ...req.headers, ...auth, ...opts.headers } });
   const bytes = new Uint8Array(await res.arrayBuffer());
@@ -108,7 +108,7 @@ describe("runner (default config)", () => {
         RUNNER_MODELS: "ThinAgeNet,ThinAttNet",
         RUNNER_MAX_BODY_BYTES: String(1_000_000),
       }),
-      loadFaceCrops(N),
+      loadFaceCrops(N, 0, SIZE),
     ]);
     reference = await referenceRun(MODEL, crops, N);
   }, 240_000);
@@ -127,11 +127,11 @@ describe("runner (default config)", () => {
       name: MODEL,
       versions: [card.version],
       platform: "onnxruntime_onnx",
-      inputs: [{ name: "image", datatype: "UINT8", shape: [-1, 64, 64, 3] }],
+      inputs: [{ name: "image", datatype: "UINT8", shape: [-1, SIZE, SIZE, 3] }],
       outputs: [
         { name: "probs", datatype: "FP32", shape: [-1, card.labels.k] },
         { name: "value", datatype: "FP32", shape: [-1] },
-        { name: "scoremap", datatype: "FP32", shape: [-1, 4, 4] },
+        { name: "scoremap", datatype: "FP32", shape: [-1, ...reference.scoremap.dims.slice(1)] },
       ],
     });
     expect(["cuda", "webgpu", "cpu"]).toContain(meta.parameters.execution_provider);
@@ -150,7 +150,7 @@ describe("runner (default config)", () => {
       expectClose(out.outputs[k].data as Float32Array, reference[k].data);
     }
     // The second model is served too, with its own label count and input size (its card's).
-    const { size } = parseModelCard(JSON.parse(await readFile(path.join(REPO_ROOT, "models", "ThinAttNet.json"), "utf8"))).input;
+    const size = await cardInputSize("ThinAttNet");
     const att = await infer(runner, await loadFaceCrops(2, 0, size), 2, { model: "ThinAttNet", outputs: ["probs"], size });
     expect(att.status).toBe(200);
     expect(att.decoded!.outputs.probs.shape).toEqual([2, 91]);
@@ -175,12 +175,12 @@ describe("runner (default config)", () => {
       expectClose(got, reference[k].data.subarray(0, got.length)); // the first n rows of the reference batch
     }
     // A hand-written Triton-style JSON request (nested data, per-output binary flag) works too.
-    const nested = Array.from({ length: 64 }, (_, y) =>
-      Array.from({ length: 64 }, (_, x) => Array.from(sub.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3))),
+    const nested = Array.from({ length: SIZE }, (_, y) =>
+      Array.from({ length: SIZE }, (_, x) => Array.from(sub.subarray((y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3))),
     );
     const body = JSON.stringify({
       id: "req-1",
-      inputs: [{ name: "image", datatype: "UINT8", shape: [1, 64, 64, 3], data: [nested] }],
+      inputs: [{ name: "image", datatype: "UINT8", shape: [1, SIZE, SIZE, 3], data: [nested] }],
       outputs: [{ name: "value" }],
     });
     const res = await postRaw(runner, body);
@@ -214,7 +214,7 @@ describe("runner (default config)", () => {
   });
 
   it("refuses a missing or wrong bearer secret with 401", async () => {
-    const req = encodeInferRequest(MODEL, crops.subarray(0, CROP), [1, 64, 64, 3]);
+    const req = encodeInferRequest(MODEL, crops.subarray(0, CROP), [1, SIZE, SIZE, 3]);
     for (const authorization of [undefined, "Bearer wrong-secret-0123456789abcd", `Bearer ${SECRET}x`, `Basic ${SECRET}`, SECRET]) {
       const headers: Record<string, string> = { ...req.headers };
       if (authorization) headers.authorization = authorization;
@@ -229,11 +229,11 @@ describe("runner (default config)", () => {
 
   it("answers malformed tensors with 400 problem+json", async () => {
     const image = (extra: Record<string, unknown>) =>
-      JSON.stringify({ inputs: [{ name: "image", datatype: "UINT8", shape: [1, 64, 64, 3], data: Array(CROP).fill(7), ...extra }] });
+      JSON.stringify({ inputs: [{ name: "image", datatype: "UINT8", shape: [1, SIZE, SIZE, 3], data: Array(CROP).fill(7), ...extra }] });
     const cases: [string, BodyInit, Record<string, string>?][] = [
       ["not JSON", "{inputs:"],
       ["no inputs", JSON.stringify({ inputs: [] })],
-      ["wrong channel count", image({ shape: [1, 64, 64, 4], data: Array(64 * 64 * 4).fill(1) })],
+      ["wrong channel count", image({ shape: [1, SIZE, SIZE, 4], data: Array(SIZE * SIZE * 4).fill(1) })],
       ["wrong crop size", image({ shape: [1, 32, 32, 3], data: Array(32 * 32 * 3).fill(1) })],
       ["too few values", image({ data: [1, 2, 3] })],
       ["value out of uint8 range", image({ data: Array(CROP).fill(300) })],
@@ -245,11 +245,11 @@ describe("runner (default config)", () => {
       ["header length beyond the body", image({}), { [INFERENCE_HEADER_CONTENT_LENGTH]: "99999999" }],
       ["header length not a number", image({}), { [INFERENCE_HEADER_CONTENT_LENGTH]: "12abc" }],
     ];
-    const tooMany = encodeInferRequest(MODEL, new Uint8Array(33 * CROP), [33, 64, 64, 3]);
+    const tooMany = encodeInferRequest(MODEL, new Uint8Array(33 * CROP), [33, SIZE, SIZE, 3]);
     cases.push(["more crops than the max batch", tooMany.body, tooMany.headers]);
     // Binary payload shorter than binary_data_size.
     const header = new TextEncoder().encode(
-      JSON.stringify({ inputs: [{ name: "image", datatype: "UINT8", shape: [1, 64, 64, 3], parameters: { binary_data_size: CROP } }] }),
+      JSON.stringify({ inputs: [{ name: "image", datatype: "UINT8", shape: [1, SIZE, SIZE, 3], parameters: { binary_data_size: CROP } }] }),
     );
     const truncated = new Uint8Array(header.byteLength + 100);
     truncated.set(header);
@@ -329,7 +329,7 @@ describe("runner (tiny queue)", () => {
         RUNNER_RETRY_AFTER_S: "3",
         RUNNER_ACCESS_LOG: "0",
       }),
-      loadFaceCrops(32),
+      loadFaceCrops(32, 0, SIZE),
     ]);
     reference = await referenceRun(MODEL, crops, 32);
   }, 240_000);
