@@ -223,7 +223,7 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
                        "command": f"python3 -m training.dldl.export --run {args['out']} --name {name}"},
         "training": {"method": args["method"], "lambda": args["lam"], "sigma": sigma_note(args),
                      "epochs": args["epochs"], "size": size, "batch": args["batch"], "seconds": result["seconds"],
-                     "schedule": {k: args.get(k) for k in ("schedule", "lr", "lr_step", "warmup", "wd", "epoch_size")},
+                     "schedule": {k: args.get(k) for k in ("schedule", "lr", "lr_step", "warmup", "wd", "epoch_size", "ema")},
                      "augmentation": {"geometric_and_colour": True, "photo_variation_share": args.get("robust", 0.0)},
                      "mix": {"balance_power": args.get("balance"), **result.get("mix", {})},
                      "distillation": distillation(args),

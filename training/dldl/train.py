@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel
 
 from . import labels as L
 from .augment import augment, robust_augment, to_nchw
@@ -57,6 +58,9 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", action="store_true",
                    help="bfloat16 autocast for the forward pass (3-4x faster on CPUs with AVX512-BF16/AMX); losses stay float32")
+    p.add_argument("--ema", type=float, default=None,
+                   help="per-step decay of an exponential moving average of the weights and BatchNorm statistics "
+                        "(e.g. 0.995); validation, best.pt and the export use the average, history keeps both")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images per split (tests)")
@@ -162,6 +166,14 @@ def validation_score(net, methods, args, vals: dict[str, Split]) -> float:
     return float(np.mean([float(e.mean()) / (L.SPACE_OF[n].max - L.SPACE_OF[n].min) for n, e in errors.items()]))
 
 
+def moving_average(net: DLDLNet, decay: float) -> AveragedModel:
+    """The network's exponential moving average, BatchNorm statistics included: it smooths the
+    step-to-step noise of weights and running statistics that makes late epochs' validation MAE
+    jump. The decay ramps up as (1 + n) / (10 + n) so that the first steps are not held to the start."""
+    return AveragedModel(net, avg_fn=lambda avg, new, n: avg + (new - avg) * (1 - min(decay, (1 + n) / (10 + n))),
+                         use_buffers=True)
+
+
 def scheduler(opt, args, steps_per_epoch: int):
     if args.schedule == "step":
         step = args.lr_step or max(1, args.epochs * 2 // 3)
@@ -197,10 +209,14 @@ def main(argv=None) -> dict:
         torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     sched = scheduler(opt, args, steps_per_epoch)
     teacher = load_teacher(args.teacher, train) if args.teacher else None
+    ema = moving_average(net, args.ema) if args.ema else None
+    served = lambda: ema.module if ema is not None else net  # what is validated, kept and exported
     start_epoch, best, history, seconds = 0, float("inf"), [], 0.0
     if args.resume and (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", map_location="cpu")
-        net.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
+        net.load_state_dict(ck.get("raw", ck["model"])); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
+        if ema is not None:
+            ema.module.load_state_dict(ck["model"]); ema.n_averaged.fill_(ck["ema_steps"])
         gen.set_state(ck["gen"]); start_epoch, best, history, seconds = ck["epoch"], ck["best"], ck["history"], ck["seconds"]
     panels = list(methods)
     panel_index = torch.tensor([panels.index(r["panel"]) for r in train.meta])
@@ -236,19 +252,23 @@ def main(argv=None) -> dict:
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(net)
             total += float(loss) * len(idx); count += len(idx)
         seconds += time.time() - t0
         net.cpu()
-        val_mae = validation_score(net, methods, args, parts["val"])
+        val_mae = validation_score(served(), methods, args, parts["val"])
+        raw = {"val_mae_raw": validation_score(net, methods, args, parts["val"])} if ema is not None else {}
         net.to(device)
-        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_mae": val_mae, "lr": opt.param_groups[0]["lr"],
+        history.append({"epoch": epoch + 1, "loss": total / max(count, 1), "val_mae": val_mae, **raw, "lr": opt.param_groups[0]["lr"],
                         "seconds": round(seconds, 1)})
         print(json.dumps(history[-1]), flush=True)
-        state = {"model": net.state_dict(), "args": vars(args)}
+        state = {"model": served().state_dict(), "args": vars(args)}
         if val_mae < best:
             best = val_mae
             torch.save(state, out / "best.pt")
-        torch.save({**state, "opt": opt.state_dict(), "sched": sched.state_dict(), "gen": gen.get_state(),
+        resume = {"raw": net.state_dict(), "ema_steps": int(ema.n_averaged)} if ema is not None else {}
+        torch.save({**state, **resume, "opt": opt.state_dict(), "sched": sched.state_dict(), "gen": gen.get_state(),
                     "epoch": epoch + 1, "best": best, "history": history, "seconds": seconds}, out / "last.pt")
     mix = mix_report([r.get("group", "") for r in train.meta], train.y,
                      weights if weights is not None else torch.full((len(train.y),), 1 / len(train.y)))

@@ -54,6 +54,23 @@ def test_train_export_and_card(tmp_path, require_data):
     assert learnt["weight"] == 0.5 and learnt["teachers"] == from_checkpoint["teachers"]
 
 
+def test_moving_average_is_what_is_validated_kept_and_resumed(tmp_path, require_data):
+    require_data("utkface/labels.csv", "utkface/64")
+    run = tmp_path / "run"
+    common = ["--dataset", "utkface", "--arch", "tiny", "--limit", "64", "--batch", "32", "--ema", "0.9", "--out", str(run)]
+    train.main(common + ["--epochs", "1"])
+    ck = torch.load(run / "last.pt")
+    assert ck["ema_steps"] == 2 and set(ck["raw"]) == set(ck["model"])
+    # The average lags the raw weights: they differ, and both are validated.
+    assert any(not torch.equal(ck["raw"][k], ck["model"][k]) for k in ck["model"] if ck["model"][k].is_floating_point())
+    assert {"val_mae", "val_mae_raw"} <= set(ck["history"][0])
+    assert torch.equal(torch.load(run / "best.pt")["model"]["fc.weight"], ck["model"]["fc.weight"])
+    # Resuming continues both: raw weights from "raw", the average and its step count from "model".
+    train.main(common + ["--epochs", "2", "--resume"])
+    again = torch.load(run / "last.pt")
+    assert again["ema_steps"] == 4 and len(again["history"]) == 2 and again["history"][0] == ck["history"][0]
+
+
 def test_aaf_splits_by_file_hash_and_extends_the_training_split(tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
