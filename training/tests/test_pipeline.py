@@ -117,3 +117,18 @@ def test_a_runner_model_s_accurate_views_are_chosen_on_validation(tmp_path, requ
     chosen = next(c for c in choice["candidates"] if c["config"] == card["serving"]["tiers"]["accurate"])
     assert not chosen["breaches"] or all(c["breaches"] for c in choice["candidates"])
     assert chosen["mae"]["utkface"] <= choice["standard_mae"]["utkface"] or chosen["breaches"]
+
+
+def test_validate_reports_each_validation_set_in_one_pass_and_flipped(tmp_path, require_data):
+    require_data("utkface/labels.csv", "utkface/64")
+    from training.dldl import validate
+
+    run = tmp_path / "run"
+    train.main(["--dataset", "utkface", "--arch", "tiny", "--epochs", "1", "--limit", "64", "--batch", "32", "--out", str(run)])
+    [row] = validate.main([str(run / "best.pt")])
+    assert row["set"] == "utkface:val" and row["n"] == 64
+    assert row["mae_one_pass"] > 0 and row["mae_flip"] > 0 and row["mae_one_pass"] != row["mae_flip"]
+    assert list(row["bands_one_pass"]) == ["0-12", "13-19", "20-39", "40-59", "60+"]
+    # The one-pass MAE is the one training selected the epoch by (same views, same split).
+    history = json.loads((run / "result.json").read_text())["history"]
+    assert row["mae_one_pass"] == pytest.approx(history[0]["val_mae"], abs=1e-4)
