@@ -216,7 +216,7 @@ def main(argv=None) -> dict:
         ck = torch.load(out / "last.pt", map_location="cpu")
         net.load_state_dict(ck.get("raw", ck["model"])); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
         if ema is not None:
-            ema.module.load_state_dict(ck["model"]); ema.n_averaged.fill_(ck["ema_steps"])
+            ema.module.load_state_dict(ck["model"]); ema.n_averaged.fill_(ck.get("ema_steps", 0))  # 0: a run that had none restarts it
         gen.set_state(ck["gen"]); start_epoch, best, history, seconds = ck["epoch"], ck["best"], ck["history"], ck["seconds"]
     panels = list(methods)
     panel_index = torch.tensor([panels.index(r["panel"]) for r in train.meta])
