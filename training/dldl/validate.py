@@ -7,9 +7,17 @@ For each checkpoint (a run's best.pt or a committed stage checkpoint) and each v
 run (--dataset and every --extra, each on its own panel): the MAE in one pass (what `fast` and
 `standard` run) and flip-averaged (the cards' metrics), the MAE per age band in one pass (the bands
 the tier-order test compares), and for attractiveness the PC. Test splits are never read.
+
+    python3 -m training.dldl.validate --fast runs/tiny-age-5/best.pt --standard training/checkpoints/thin-age-4.pt
+
+checks the tier order on validation before an export: it lists every set, and every age band of at
+least 100 faces, where the `standard` candidate's one-pass MAE is above the `fast` one's, and exits
+with status 1 if there is any (test/node/inference/tier-order.test.ts applies the same rule to the
+cards' test metrics).
 """
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,22 +46,51 @@ def measure(path: Path) -> list[dict]:
             if TASK_OF[name] == "attractiveness":
                 row[f"pc_{views}"] = float(np.corrcoef(pred, y)[0, 1])
             elif not flip:
-                row["bands_one_pass"] = {band: round(v["mae"], 3) if v["mae"] is not None else None
-                                         for band, v in summary(pred, y, task="age")["bands"].items()}
+                row["bands_one_pass"] = {band: {"n": v["n"], "mae": v["mae"]} for band, v in summary(pred, y, task="age")["bands"].items()}
         rows.append(row)
     return rows
 
 
+MIN_BAND = 100  # the tier-order test's smallest band
+
+
+def tier_breaches(fast: list[dict], standard: list[dict]) -> list[str]:
+    """Where `standard` (one pass) is less accurate than `fast` (one pass): whole sets, and age
+    bands of at least MIN_BAND faces."""
+    out = []
+    for f, s in zip(fast, standard):
+        if s["mae_one_pass"] > f["mae_one_pass"]:
+            out.append(f"{s['set']}: standard {s['mae_one_pass']:.3f} > fast {f['mae_one_pass']:.3f}")
+        for band, fb in f.get("bands_one_pass", {}).items():
+            sb = s["bands_one_pass"][band]
+            if fb["n"] >= MIN_BAND and sb["mae"] > fb["mae"]:
+                out.append(f"{s['set']} {band} (n {fb['n']}): standard {sb['mae']:.3f} > fast {fb['mae']:.3f}")
+    return out
+
+
 def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoints", nargs="+")
+    p.add_argument("checkpoints", nargs="*")
+    p.add_argument("--fast", help="the edge model's checkpoint (one pass answers `fast`), with --standard")
+    p.add_argument("--standard", help="the runner model's checkpoint (one pass answers `standard`), with --fast")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = all cores)")
     opts = p.parse_args(argv)
+    if bool(opts.fast) != bool(opts.standard) or not (opts.checkpoints or opts.fast):
+        p.error("give checkpoints, or both --fast and --standard")
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    rows = [row for path in opts.checkpoints for row in measure(Path(path))]
+    measured = {path: measure(Path(path)) for path in dict.fromkeys([*opts.checkpoints, *filter(None, [opts.fast, opts.standard])])}
+    rows = [row for path_rows in measured.values() for row in path_rows]
     for row in rows:
         print(json.dumps(row), flush=True)
+    if opts.fast:
+        fast, standard = measured[opts.fast], measured[opts.standard]
+        if [r["set"] for r in fast] != [r["set"] for r in standard]:
+            sys.exit("--fast and --standard were trained on different validation sets")
+        breaches = tier_breaches(fast, standard)
+        print("tier order on validation: " + ("; ".join(breaches) if breaches else "holds"), flush=True)
+        if breaches:
+            sys.exit(1)
     return rows
 
 
