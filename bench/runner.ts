@@ -19,7 +19,7 @@ import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { decodeInferResponse, encodeInferRequest } from "@faceage/contracts/runner-protocol";
-import { cardInputSize, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "../gpu-runner/test/runner-process";
+import { readCard, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "../gpu-runner/test/runner-process";
 import { percentile } from "../test/support/stats";
 
 const { values: args } = parseArgs({
@@ -46,7 +46,7 @@ const durationS = Number(args.duration);
 if (!(durationS > 0 && durationS <= 30)) throw new Error("--duration must be 0-30 seconds per point");
 const levels = args.concurrency!.split(",").map(Number);
 const facesPerRequest = Number(args.faces);
-const SIZE = await cardInputSize(args.model!);
+const SIZE = (await readCard(args.model!)).input.size;
 const CROP = SIZE * SIZE * 3;
 const secret = randomBytes(24).toString("hex");
 const GRACE_MS = 10_000;

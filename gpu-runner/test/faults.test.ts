@@ -10,11 +10,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeInferResponse, encodeInferRequest } from "@faceage/contracts/runner-protocol";
-import { REPO_ROOT, cardInputSize, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
+import { REPO_ROOT, readCard, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
 
 const SECRET = "test-secret-0123456789abcdef";
 const MODEL = "ThinAgeNet";
-const SIZE = await cardInputSize(MODEL);
+const SIZE = (await readCard(MODEL)).input.size;
 const CROP = SIZE * SIZE * 3;
 const auth = { authorization: `Bearer ${SECRET}` };
 const SLOW = { timeout: 240_000 };
@@ -51,7 +51,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 beforeAll(async () => {
   // The weights live in a folder of the test's own, so a restart can be made to fail.
   modelsDir = await mkdtemp(path.join(os.tmpdir(), "runner-faults-"));
-  const card = JSON.parse(await readFile(path.join(REPO_ROOT, "models", `${MODEL}.json`), "utf8")) as { file: string };
+  const card = await readCard(MODEL);
   await copyFile(path.join(REPO_ROOT, "models", `${MODEL}.json`), path.join(modelsDir, `${MODEL}.json`));
   weightsFile = path.join(modelsDir, card.file);
   await copyFile(path.join(REPO_ROOT, "models", card.file), weightsFile);

@@ -7,7 +7,7 @@ import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { parseModelCard } from "@faceage/contracts/card";
+import { parseModelCard, type ModelCard } from "@faceage/contracts/card";
 import { forEachLine } from "../../scripts/lib/processes";
 import { DATA_DIR } from "../../test/support/datasets";
 
@@ -15,9 +15,9 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 /** UTKFace's 64 px crops (test/support/datasets.ts says where the datasets are). */
 export const UTKFACE_64 = path.join(DATA_DIR, "utkface/64");
 
-/** A model's crop side in pixels, from its card: the runner checks shapes against it and the edge aligns to it. */
-export async function cardInputSize(model: string): Promise<number> {
-  return parseModelCard(JSON.parse(await readFile(path.join(REPO_ROOT, "models", `${model}.json`), "utf8"))).input.size;
+/** A served model's card (models/<model>.json): its input size is what the runner checks shapes against. */
+export async function readCard(model: string): Promise<ModelCard> {
+  return parseModelCard(JSON.parse(await readFile(path.join(REPO_ROOT, "models", `${model}.json`), "utf8")));
 }
 
 export interface RunnerProcess {

@@ -13,11 +13,11 @@ import {
   encodeInferRequest,
   type DecodedInferResponse,
 } from "@faceage/contracts/runner-protocol";
-import { REPO_ROOT, cardInputSize, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
+import { REPO_ROOT, readCard, loadFaceCrops, metricValue, startRunnerProcess, type RunnerProcess } from "./runner-process";
 
 const SECRET = "test-secret-0123456789abcdef";
 const MODEL = "ThinAgeNet";
-const SIZE = await cardInputSize(MODEL);
+const SIZE = (await readCard(MODEL)).input.size;
 const CROP = SIZE * SIZE * 3;
 const OUTPUTS = ["probs", "value", "scoremap"] as const;
 const auth = { authorization: `Bearer ${SECRET}` };
@@ -122,7 +122,7 @@ describe("runner (default config)", () => {
     const res = await fetch(`${runner.url}/v2/models/${MODEL}`, { headers: auth });
     expect(res.status).toBe(200);
     const meta = (await res.json()) as { parameters: { execution_provider: string } };
-    const card = JSON.parse(await readFile(path.join(REPO_ROOT, "models", `${MODEL}.json`), "utf8"));
+    const card = await readCard(MODEL);
     expect(meta).toMatchObject({
       name: MODEL,
       versions: [card.version],
@@ -150,7 +150,7 @@ describe("runner (default config)", () => {
       expectClose(out.outputs[k].data as Float32Array, reference[k].data);
     }
     // The second model is served too, with its own label count and input size (its card's).
-    const size = await cardInputSize("ThinAttNet");
+    const size = (await readCard("ThinAttNet")).input.size;
     const att = await infer(runner, await loadFaceCrops(2, 0, size), 2, { model: "ThinAttNet", outputs: ["probs"], size });
     expect(att.status).toBe(200);
     expect(att.decoded!.outputs.probs.shape).toEqual([2, 91]);

@@ -16,7 +16,7 @@ ZOOM_CANDIDATES = [(), (0.96, 1.04), (0.93, 1.07), (0.9, 1.1), (1.07,), (0.93,)]
 MIN_BAND_N = 100  # the tier-order test's own floor (test/node/inference/tier-order.test.ts)
 
 
-def _maes(pred: torch.Tensor, y: torch.Tensor, task: str) -> dict[str, tuple[int, float]]:
+def band_maes(pred: torch.Tensor, y: torch.Tensor, task: str) -> dict[str, tuple[int, float]]:
     """Overall and (age) per-band (n, MAE), as the cards' metrics define them (metrics.summary)."""
     s = summary(pred.numpy(), y.numpy(), task=task)
     return {"all": (s["n"], s["mae"]), **{band: (b["n"], b["mae"]) for band, b in s.get("bands", {}).items() if b["n"]}}
@@ -32,8 +32,8 @@ def choose_accurate(net, methods: dict, vals: dict, panels: dict[str, str | None
     served_sets = [name for name, p in panels.items() if p is None]
 
     def measure(config: dict) -> dict[str, dict[str, tuple[int, float]]]:
-        return {name: _maes(predict(net, methods[panels[name]], vals[name].images, flip=config["flip"], panel=panels[name],
-                                    zoom=tuple(config.get("zoom", ())))[0], vals[name].y, task)
+        return {name: band_maes(predict(net, methods[panels[name]], vals[name].images, flip=config["flip"], panel=panels[name],
+                                        zoom=tuple(config.get("zoom", ())))[0], vals[name].y, task)
                 for name in vals}
 
     standard = measure(STANDARD)
@@ -47,6 +47,13 @@ def choose_accurate(net, methods: dict, vals: dict, panels: dict[str, str | None
     return chosen, record
 
 
+def breaches(got: dict, reference: dict) -> list[str]:
+    """Where `got` is less accurate than `reference` (both {set: {"all" | band: (n, MAE)}}): a whole
+    set, or an age band with n >= MIN_BAND_N, as "<set> <all|band>"."""
+    return [f"{name} {part}" for name, parts in got.items() for part, (n, mae) in parts.items()
+            if (part == "all" or n >= MIN_BAND_N) and mae > reference[name][part][1]]
+
+
 def select(standard: dict, candidates: list[dict], served_sets: list[str]) -> tuple[dict, list[dict]]:
     """The rule, on measured MAEs ({set: {"all" | band: (n, MAE)}}): the candidate config with the
     lowest pooled MAE over `served_sets` among those with no breach of standard (overall on any
@@ -54,11 +61,9 @@ def select(standard: dict, candidates: list[dict], served_sets: list[str]) -> tu
     summaries = []
     for c in candidates:
         got = c["maes"]
-        breaches = [f"{name} {part}" for name, parts in got.items() for part, (n, mae) in parts.items()
-                    if (part == "all" or n >= MIN_BAND_N) and mae > standard[name][part][1]]
         n_served = sum(got[name]["all"][0] for name in served_sets)
         pooled = sum(got[name]["all"][0] * got[name]["all"][1] for name in served_sets) / n_served
-        summaries.append({"config": c["config"], "pooled_mae": round(pooled, 4), "breaches": breaches,
+        summaries.append({"config": c["config"], "pooled_mae": round(pooled, 4), "breaches": breaches(got, standard),
                           "mae": {name: round(parts["all"][1], 4) for name, parts in got.items()}})
     allowed = [s for s in summaries if not s["breaches"]] or summaries[:1]
     return min(allowed, key=lambda s: s["pooled_mae"])["config"], summaries

@@ -6,14 +6,14 @@ would replace before anything is exported (models/REPORT.md's choice tables).
 For each checkpoint (a run's best.pt or a committed stage checkpoint) and each validation set of its
 run (--dataset and every --extra, each on its own panel): the MAE in one pass (what `fast` and
 `standard` run) and flip-averaged (the cards' metrics), the MAE per age band in one pass (the bands
-the tier-order test compares), and for attractiveness the PC. Test splits are never read.
+the tier-order test compares; as [n, MAE]), and for attractiveness the PC. Test splits are never read.
 
     python3 -m training.dldl.validate --fast runs/tiny-age-5/best.pt --standard training/checkpoints/thin-age-4.pt
 
-checks the tier order on validation before an export: it lists every set, and every age band of at
-least 100 faces, where the `standard` candidate's one-pass MAE is above the `fast` one's, and exits
-with status 1 if there is any (test/node/inference/tier-order.test.ts applies the same rule to the
-cards' test metrics).
+checks the tier order on validation before an export, by the rule accurate's views are chosen by
+(tier_choice.breaches): every set, and every age band of at least 100 faces, where the `standard`
+candidate's one-pass MAE is above the `fast` one's; exit status 1 if there is any
+(test/node/inference/tier-order.test.ts applies the same rule to the cards' test metrics).
 """
 import argparse
 import json
@@ -26,7 +26,7 @@ import torch
 from .data import TASK_OF, load
 from .evaluate import predict
 from .export import load_checkpoint, run_args
-from .metrics import summary
+from .tier_choice import band_maes, breaches
 from .train import panel_of
 
 
@@ -41,31 +41,17 @@ def measure(path: Path) -> list[dict]:
         for views, flip in (("one_pass", False), ("flip", True)):
             with torch.no_grad():
                 pred, _ = predict(net, methods[panel], split.images, flip=flip, panel=panel)
-            pred, y = pred.double().numpy(), split.y.double().numpy()
-            row[f"mae_{views}"] = float(np.abs(pred - y).mean())
+            row[views] = band_maes(pred.double(), split.y.double(), TASK_OF[name])
             if TASK_OF[name] == "attractiveness":
-                row[f"pc_{views}"] = float(np.corrcoef(pred, y)[0, 1])
-            elif not flip:
-                row["bands_one_pass"] = {band: {"n": v["n"], "mae": v["mae"]} for band, v in summary(pred, y, task="age")["bands"].items()}
+                row[f"pc_{views}"] = float(np.corrcoef(pred.numpy(), split.y.numpy())[0, 1])
         rows.append(row)
     return rows
 
 
-MIN_BAND = 100  # the tier-order test's smallest band
-
-
 def tier_breaches(fast: list[dict], standard: list[dict]) -> list[str]:
-    """Where `standard` (one pass) is less accurate than `fast` (one pass): whole sets, and age
-    bands of at least MIN_BAND faces."""
-    out = []
-    for f, s in zip(fast, standard):
-        if s["mae_one_pass"] > f["mae_one_pass"]:
-            out.append(f"{s['set']}: standard {s['mae_one_pass']:.3f} > fast {f['mae_one_pass']:.3f}")
-        for band, fb in f.get("bands_one_pass", {}).items():
-            sb = s["bands_one_pass"][band]
-            if fb["n"] >= MIN_BAND and sb["mae"] > fb["mae"]:
-                out.append(f"{s['set']} {band} (n {fb['n']}): standard {sb['mae']:.3f} > fast {fb['mae']:.3f}")
-    return out
+    """Where `standard`'s one pass is less accurate than `fast`'s, by tier_choice's rule."""
+    one_pass = lambda rows: {r["set"]: r["one_pass"] for r in rows}
+    return breaches(one_pass(standard), one_pass(fast))
 
 
 def main(argv=None) -> list[dict]:
@@ -87,9 +73,9 @@ def main(argv=None) -> list[dict]:
         fast, standard = measured[opts.fast], measured[opts.standard]
         if [r["set"] for r in fast] != [r["set"] for r in standard]:
             sys.exit("--fast and --standard were trained on different validation sets")
-        breaches = tier_breaches(fast, standard)
-        print("tier order on validation: " + ("; ".join(breaches) if breaches else "holds"), flush=True)
-        if breaches:
+        found = tier_breaches(fast, standard)
+        print("tier order on validation: " + ("standard worse than fast on " + ", ".join(found) if found else "holds"), flush=True)
+        if found:
             sys.exit(1)
     return rows
 
