@@ -68,8 +68,10 @@ ROW_BY_NAME = {r.name: r for r in ROWS}
 
 def common_options(epochs: int, epoch_size: int | None = None) -> list[str]:
     """What every row shares: backbone, input, data, schedule and budget (train.py's defaults
-    otherwise: Adam lr 1e-3, batch 128, σ = 2, natural mix of the pooled training sets)."""
-    options = ["--dataset", "utkface", "--extra", "aaf", "--arch", "tiny", "--size", "64",
+    otherwise: Adam lr 1e-3, batch 128, σ = 2, natural mix of the pooled training sets).
+    bfloat16 autocast: TinyAgeNet trains twice as fast with it on an AVX512-BF16 CPU (544 against
+    271 images/s measured here), which is what puts 15 full epochs per row within reach."""
+    options = ["--bf16", "--dataset", "utkface", "--extra", "aaf", "--arch", "tiny", "--size", "64",
                "--schedule", "cosine", "--warmup", "1", "--epochs", str(epochs)]
     return options + (["--epoch-size", str(epoch_size)] if epoch_size else [])
 
@@ -87,16 +89,18 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
-def _last_epoch(folder: Path) -> int | None:
-    """The last finished epoch in last.pt (None when there is none or it is being written)."""
-    if not (folder / "last.pt").exists():
-        return None
+def _last_epoch(folder: Path) -> int:
+    """The last epoch train.py logged in train.log (0 when none). Read from the log rather than
+    last.pt so that --status needs no torch (the python3 on PATH may lack it) and loads nothing
+    while a row trains; the log line comes just before last.pt is written, so it can be one ahead."""
+    epochs = [0]
     try:
-        import torch
-
-        return int(torch.load(folder / "last.pt", map_location="cpu")["epoch"])
-    except Exception:  # noqa: BLE001 - a checkpoint half written by a running row
-        return None
+        for line in (folder / "train.log").read_text().splitlines():
+            if line.startswith('{"epoch"'):
+                epochs.append(int(json.loads(line)["epoch"]))
+    except (OSError, ValueError, KeyError):
+        pass
+    return epochs[-1]
 
 
 def row_status(runs: Path, row: Row, config: list[str] | None = None) -> dict:
@@ -113,7 +117,7 @@ def row_status(runs: Path, row: Row, config: list[str] | None = None) -> dict:
         return {"state": "other-config", "epoch": _last_epoch(folder), "epochs": epochs, "meta": meta, "result": result}
     if result is not None and result.get("args", {}).get("epochs") == epochs and meta.get("finished"):
         return {"state": "done", "epoch": epochs, "epochs": epochs, "meta": meta, "result": result}
-    return {"state": "partial", "epoch": _last_epoch(folder) or 0, "epochs": epochs, "meta": meta, "result": None}
+    return {"state": "partial", "epoch": _last_epoch(folder), "epochs": epochs, "meta": meta, "result": None}
 
 
 class Study:

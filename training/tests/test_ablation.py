@@ -23,7 +23,7 @@ def test_every_row_shares_data_schedule_and_budget():
     for row in A.ROWS:
         c = A.configuration(row, 15, None, ["--limit", "64"])
         assert c[:c.index("--method")] == A.common_options(15)
-        assert ["--extra", "aaf"] == c[2:4] and "cosine" in c and c[c.index("--epochs") + 1] == "15"
+        assert c[c.index("--extra") + 1] == "aaf" and "cosine" in c and c[c.index("--epochs") + 1] == "15" and "--bf16" in c
         assert c[-4:] == ["--seed", str(row.seed), "--limit", "64"]
     assert A.common_options(15, 16384)[-2:] == ["--epoch-size", "16384"]
 
@@ -76,6 +76,9 @@ def test_row_status_tells_partial_from_not_started_and_foreign_folders(tmp_path)
     (tmp_path / "er" / "ablation.json").write_text(json.dumps({"row": "er", "config": config, "epochs": 15, "wall_seconds": 9.0, "attempts": 1}))
     s = A.row_status(tmp_path, row, config)
     assert s["state"] == "partial" and s["epoch"] == 0
+    (tmp_path / "er" / "train.log").write_text('# attempt 1: ...\n{"epoch": 1, "val_mae": 9.0}\n{"epoch": 2, "val_mae": 8.0}\n'
+                                               '# attempt 2: ...\n{"epoch": 3, "val_mae": 7.5}\nTraceback (most recent call last):\n')
+    assert A.row_status(tmp_path, row, config)["epoch"] == 3  # from the log: no torch needed
     assert A.row_status(tmp_path, row, A.configuration(row, 20))["state"] == "other-config"
     (tmp_path / "dex").mkdir()
     (tmp_path / "dex" / "result.json").write_text("{}")  # a run of the old script, no ablation.json
