@@ -280,7 +280,8 @@ def ablation_setup(status: dict) -> str:
         f"Budget: {', '.join(map(str, budgets))} epoch(s) per row{' (rows differ: rerun the script)' if len(budgets) > 1 else ''} "
         f"of {per_epoch:,} images ({data} training splits, {images:,} images, natural mix), {args['arch']} "
         f"(TinyAgeNet) at {args['size']} px from scratch, {args['schedule']} learning rate from {args['lr']:g} "
-        f"with {args['warmup']:g} warm-up epoch(s), Adam, batch {args['batch']}, σ = {args['sigma']:g}; the best epoch by "
+        f"with {args['warmup']:g} warm-up epoch(s), Adam, batch {args['batch']}, σ = {args['sigma']:g}"
+        f"{', bfloat16 autocast' if args.get('bf16') else ''}; the best epoch by "
         f"validation MAE (UTKFace + AAF validation splits pooled), flip-averaged test metrics. Seeds: 0 for every row, "
         f"and 1 for DLDL-v2 and DLDL. {n_done} of {len(A.ROWS)} rows finished"
         + (f" (not finished: {', '.join(n for n, s in status.items() if s['state'] != 'done')})" if n_done < len(A.ROWS) else "")

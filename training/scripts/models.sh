@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Trains the four served models on this CPU, stage by stage (the commands the model cards cite),
-# then exports them to models/. Resumable: re-running continues each runs/<name>/last.pt and
-# skips finished stages. A fresh machine without runs/ starts each stage from the committed
+# Trains the four served models on this CPU, stage by stage (the commands the model cards cite).
+# It does not export: training/scripts/export.sh does, from the runs it names as served, once a
+# run has beaten the served model on validation. Resumable: re-running continues each
+# runs/<name>/last.pt and skips finished stages. A fresh machine without runs/ starts each stage from the committed
 # float32 checkpoint of the stage before it (training/checkpoints/), or from the served ONNX.
 #
 #   training/scripts/models.sh            # every stage

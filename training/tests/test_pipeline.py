@@ -135,6 +135,31 @@ def test_validate_reports_each_validation_set_in_one_pass_and_flipped(tmp_path, 
     assert row["one_pass"]["all"][1] == pytest.approx(history[0]["val_mae"], abs=1e-4)
 
 
+def test_validate_averages_an_ensembles_distributions(tmp_path, require_data):
+    require_data("utkface/labels.csv", "utkface/64")
+    from training.dldl import evaluate, validate
+    from training.dldl import labels as L
+    from training.dldl.data import load
+    from training.dldl.export import load_checkpoint
+
+    runs = []
+    for seed in (0, 1):
+        runs.append(str(tmp_path / f"run{seed}" / "best.pt"))
+        train.main(["--dataset", "utkface", "--arch", "tiny", "--epochs", "1", "--limit", "64", "--batch", "32",
+                    "--seed", str(seed), "--out", str(tmp_path / f"run{seed}")])
+    a, b, twice, both = validate.main([runs[0], runs[1], f"{runs[0]}+{runs[0]}", "+".join(runs)])
+    assert twice["one_pass"] == pytest.approx(a["one_pass"]) and twice["checkpoint"] == f"{runs[0]}+{runs[0]}"
+    # The members' distributions are averaged, not their estimates.
+    split = load("utkface", "val", 64, 64)
+    probs = []
+    for path in runs:
+        net, methods = load_checkpoint(path)
+        probs.append(evaluate.predict(net, methods[None], split.images, flip=False)[1])
+    mean = L.expectation((probs[0] + probs[1]) / 2, methods[None].labels)
+    assert both["one_pass"]["all"][1] == pytest.approx(float((mean.double() - split.y.double()).abs().mean()), abs=1e-4)
+    assert both["one_pass"]["all"] != a["one_pass"]["all"] and both["one_pass"]["all"] != b["one_pass"]["all"]
+
+
 def test_tier_breaches_name_each_set_and_large_band_where_standard_is_worse():
     from training.dldl.validate import tier_breaches
 
