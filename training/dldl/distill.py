@@ -24,25 +24,41 @@ from .onnx_init import served_network
 
 
 def soft_labels(card_paths: list[str], dataset: str, extra: list[str], size: int, limit: int | None = None) -> dict:
-    parts = [load(name, "train", size, limit) for name in [dataset, *extra]]
-    images = torch.cat([p.images for p in parts])
-    probs = None
+    """Each training image's distribution under the head its set trains (train.panel_of): with one
+    head, `probs` is [N, K]; with rater panels (attractiveness on MEBeauty + SCUT-FBP5500), a dict
+    {panel: [N, K_panel]} whose rows of the other panels' images are zero."""
+    from types import SimpleNamespace
+
+    from .train import panel_of
+
+    parts = {name: load(name, "train", size, limit) for name in [dataset, *extra]}
+    panels = {name: panel_of(SimpleNamespace(dataset=dataset), name) for name in parts}
+    offsets = dict(zip(parts, torch.tensor([0] + [len(p.y) for p in parts.values()]).cumsum(0).tolist()))
+    n = sum(len(p.y) for p in parts.values())
+    probs: dict = {}
     for path in card_paths:
-        net, method = teacher(path)
-        _, p = predict(net, method, images, flip=True)
-        probs = p if probs is None else probs + p
-    return {"probs": (probs / len(card_paths)).half(), "files": [r.get("file") for p in parts for r in p.meta],
+        net, methods = teacher(path)
+        for name, part in parts.items():
+            panel = panels[name]
+            if panel not in methods:
+                raise SystemExit(f"{path} has no head for {name} (panel {panel}): a served card teaches its served head only")
+            _, p = predict(net, methods[panel], part.images, flip=True, panel=panel)
+            acc = probs.setdefault(panel, torch.zeros(n, p.shape[1]))
+            acc[offsets[name]:offsets[name] + len(p)] += p / len(card_paths)
+    return {"probs": probs[None].half() if set(probs) == {None} else {k: v.half() for k, v in probs.items()},
+            "files": [r.get("file") for p in parts.values() for r in p.meta],
             "teachers": [describe(path) for path in card_paths]}
 
 
 def teacher(path: str):
-    """(network, Method of its served head) from a card (the ONNX as served) or a stage checkpoint."""
+    """(network, {panel: Method}) from a card (the ONNX as served: its served head) or a stage
+    checkpoint (every head)."""
     if path.endswith(".pt"):
         from .export import load_checkpoint
 
-        net, methods = load_checkpoint(path)
-        return net, methods[None]
-    return served_network(path)
+        return load_checkpoint(path)
+    net, method = served_network(path)
+    return net, {None: method}
 
 
 def describe(path: str) -> dict:

@@ -243,7 +243,8 @@ def main(argv=None) -> dict:
                 m, rows = methods[panel], idx[sel]
                 target = None
                 if teacher is not None:
-                    target = (1 - args.distill) * m.target(y_train[rows], train.sigma[rows]) + args.distill * teacher[rows]
+                    soft = teacher[panel] if isinstance(teacher, dict) else teacher
+                    target = (1 - args.distill) * m.target(y_train[rows], train.sigma[rows]) + args.distill * soft[rows]
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
                     logits = net.head(maps[sel], panel)
                 part = m.loss(logits.float(), y_train[rows].to(device), train.sigma[rows].to(device), target)
@@ -277,12 +278,14 @@ def main(argv=None) -> dict:
     return result
 
 
-def load_teacher(path: str, train: Split) -> torch.Tensor:
-    """The teacher's distributions, in the order of this run's training split (checked)."""
+def load_teacher(path: str, train: Split) -> torch.Tensor | dict:
+    """The teacher's distributions, in the order of this run's training split (checked): [N, K],
+    or {panel: [N, K_panel]} for a run with rater panels (distill.soft_labels)."""
     soft = torch.load(path, map_location="cpu")
     if soft["files"] != [r.get("file") for r in train.meta]:
         raise SystemExit(f"{path} was made for other training images: rerun training.dldl.distill with this run's data options")
-    return soft["probs"].float()
+    probs = soft["probs"]
+    return {k: v.float() for k, v in probs.items()} if isinstance(probs, dict) else probs.float()
 
 
 def finish(args, out: Path, methods: dict, space: L.LabelSpace, task: str, parts: dict, history, seconds, mix) -> dict:

@@ -167,3 +167,32 @@ def test_tier_breaches_name_each_set_and_large_band_where_standard_is_worse():
     fast = row(5.4, 4.8, 8.0)
     assert tier_breaches(fast, row(5.5, 4.9, 9.0)) == ["utkface:val all", "utkface:val 20-39"]
     assert tier_breaches(fast, row(5.2, 4.7, 9.0)) == []  # 60+ is worse but below the 100-face floor
+
+
+def test_soft_labels_follow_each_sets_rater_panel(tmp_path, monkeypatch):
+    """Attractiveness trains MEBeauty on the served head and SCUT-FBP5500 on its own: each image's
+    soft label comes from the head its set trains, and the student's loss reads that panel's."""
+    from training.dldl import distill
+    from training.dldl.data import Split
+
+    gen = torch.Generator().manual_seed(0)
+    fake = {name: Split(torch.randint(0, 256, (n, 64, 64, 3), dtype=torch.uint8, generator=gen), torch.full((n,), y),
+                        torch.full((n,), 1.0), [{"file": f"{name}-{i}.png"} for i in range(n)])
+            for name, n, y in (("mebeauty", 5, 5.0), ("scut", 3, 3.0))}
+    monkeypatch.setattr(distill, "load", lambda name, split, size, limit=None: fake[name])
+    args = train.parse_args(["--dataset", "mebeauty", "--extra", "scut", "--arch", "tiny", "--out", str(tmp_path / "t")])
+    net, methods, _ = train.build(args)
+    torch.save({"model": net.state_dict(), "args": vars(args)}, tmp_path / "teacher.pt")
+    soft = distill.soft_labels([str(tmp_path / "teacher.pt")], "mebeauty", ["scut"], 64)
+    probs = soft["probs"]
+    assert set(probs) == {None, "scut"} and soft["files"][5] == "scut-0.png"
+    assert probs[None].shape == (8, len(methods[None].labels)) and probs["scut"].shape == (8, len(methods["scut"].labels))
+    # Each row is a distribution under its own set's head and zero under the other.
+    assert torch.allclose(probs[None][:5].float().sum(1), torch.ones(5), atol=1e-2) and probs[None][5:].abs().sum() == 0
+    assert torch.allclose(probs["scut"][5:].float().sum(1), torch.ones(3), atol=1e-2) and probs["scut"][:5].abs().sum() == 0
+    from training.dldl.evaluate import predict
+    expected = predict(net.eval(), methods["scut"], fake["scut"].images, flip=True, panel="scut")[1]
+    assert torch.allclose(probs["scut"][5:].float(), expected, atol=2e-3)
+    torch.save(soft, tmp_path / "soft.pt")
+    learnt = train.load_teacher(str(tmp_path / "soft.pt"), Split(None, None, None, fake["mebeauty"].meta + fake["scut"].meta))
+    assert set(learnt) == {None, "scut"} and learnt["scut"].dtype == torch.float32
