@@ -27,7 +27,7 @@ from .metrics import MAX_MINORS_SCORED, MINOR_AGE, choose_minor_risk, minor_guar
 from .robustness import suite
 from .tier_choice import STANDARD, choose_for
 from .losses import Method
-from .model import WIDTHS, DLDLNet, param_count
+from .model import WIDTHS, DLDLNet, EnsembleNet, param_count
 
 TEMPLATES = REPO / "training" / "templates"
 CHECKPOINTS = REPO / "training" / "checkpoints"
@@ -77,14 +77,29 @@ def run_args(result: dict) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(parse_args(["--out", result["args"]["out"]])), **result["args"]})
 
 
-def load_checkpoint(path: Path) -> tuple[DLDLNet, dict]:
-    """A committed stage checkpoint (training/checkpoints/<run>.pt) as a network and its Methods."""
+def load_checkpoint(path: Path | str) -> tuple[DLDLNet | EnsembleNet, dict]:
+    """A committed stage checkpoint (training/checkpoints/<run>.pt) as a network and its Methods.
+    "a.pt+b.pt" is the members' ensemble (EnsembleNet); they must share their data, input size and
+    label vectors, and the first member's Methods serve."""
     from .train import build
 
-    ck = torch.load(path, map_location="cpu")
-    net, methods, _ = build(run_args({"args": ck["args"]}))
-    net.load_state_dict(ck["model"])
-    return net.eval(), methods
+    loaded = []
+    for member in str(path).split("+"):
+        ck = torch.load(member, map_location="cpu")
+        args = run_args({"args": ck["args"]})
+        net, methods, _ = build(args)
+        net.load_state_dict(ck["model"])
+        loaded.append((net.eval(), methods, ([args.dataset, *args.extra], args.size)))
+    if len(loaded) == 1:
+        return loaded[0][0], loaded[0][1]
+    first_methods, first_data = loaded[0][1], loaded[0][2]
+    for _, methods, data in loaded[1:]:
+        if data != first_data or methods.keys() != first_methods.keys() or \
+                any(not torch.equal(methods[p].labels, first_methods[p].labels) for p in methods):
+            raise SystemExit(f"{path}: an ensemble's members must share their data sets, input size and label vectors")
+    if any(not m.has_distribution for m in first_methods.values()):
+        raise SystemExit(f"{path}: only networks that predict distributions can be averaged")
+    return EnsembleNet([net for net, _, _ in loaded]).eval(), first_methods
 
 
 def load_run(run: Path) -> tuple[DLDLNet, dict, dict, L.LabelSpace]:

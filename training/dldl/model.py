@@ -63,3 +63,27 @@ class DLDLNet(nn.Module):
 
 def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+class EnsembleNet(nn.Module):
+    """Networks that answer as one, with DLDLNet's interface: each member's distribution under a
+    head, averaged (DLDL's ensemble rule). head() returns the log of that average, so that a
+    softmax of it, as every caller takes of a DLDLNet's logits, is the average itself."""
+
+    def __init__(self, members: list[DLDLNet]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [m.feature_maps(x) for m in self.members]
+
+    def head(self, maps: list[torch.Tensor], panel: str | None = None) -> torch.Tensor:
+        logs = torch.stack([torch.log_softmax(m.head(f, panel), 1) for m, f in zip(self.members, maps)])
+        return torch.logsumexp(logs, 0) - torch.log(torch.tensor(float(len(self.members))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.feature_maps(x))
+
+    def score_map(self, maps: list[torch.Tensor], probs: torch.Tensor) -> torch.Tensor:
+        """The members' score maps for the averaged distribution, averaged (their cells must agree)."""
+        return torch.stack([m.score_map(f, probs) for m, f in zip(self.members, maps)]).mean(0)

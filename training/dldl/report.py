@@ -128,6 +128,9 @@ RENAMED_SECTIONS = {"## Ablation (Table 6/7 on UTKFace, TinyAgeNet 64 px, equal 
                     "## Score maps (Section 5.1)": "## Score maps (Section 5.1): age"}
 
 
+INTRO = REPO / "training" / "REPORT.intro.md"  # the hand-written part, before the generated sections
+
+
 def splice_sections(report: str, sections: dict) -> str:
     """The report with the given sections ({heading: make}, in report order) regenerated and the
     rest kept: each section is replaced up to the next heading; a missing one goes after the
@@ -151,8 +154,15 @@ def splice_sections(report: str, sections: dict) -> str:
 
 
 def splice_card_sections(report: str) -> str:
-    """The report with only its card-derived sections regenerated, for a machine without the runs."""
-    return splice_sections(report, CARD_SECTIONS)
+    """The report with only its card-derived sections (and the intro) regenerated, for a machine
+    without the runs."""
+    return splice_sections(with_intro(report), CARD_SECTIONS)
+
+
+def with_intro(report: str) -> str:
+    """The report with its intro (everything before the first section) from training/REPORT.intro.md."""
+    first = "\n" + next(iter(report_sections(Path("."))))
+    return INTRO.read_text() + report[report.index(first):]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -658,8 +668,7 @@ HISTORY_SECTIONS = ("## Adding AAF to age training",)
 
 
 def build_report(runs: Path) -> str:
-    intro = (REPO / "training" / "REPORT.intro.md").read_text()
-    return intro + "".join(f"\n{heading}\n\n{make()}\n" for heading, make in report_sections(runs).items())
+    return INTRO.read_text() + "".join(f"\n{heading}\n\n{make()}\n" for heading, make in report_sections(runs).items())
 
 
 def main(argv=None) -> None:
@@ -685,7 +694,7 @@ def main(argv=None) -> None:
         # The ablation section too is kept when this machine has no runs of the study.
         kept = HISTORY_SECTIONS + (() if runs.exists() else tuple(h for h in report_sections(runs) if h.startswith("## Ablation")))
         sections = {h: make for h, make in report_sections(runs).items() if h not in kept}
-        out.write_text(splice_sections(out.read_text(), sections))
+        out.write_text(splice_sections(with_intro(out.read_text()), sections))
         print(f"updated every section of {out} but {', '.join(kept)}")
         return
     if a.figures:

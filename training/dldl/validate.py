@@ -17,20 +17,17 @@ candidate's one-pass MAE is above the `fast` one's; exit status 1 if there is an
 
     python3 -m training.dldl.validate training/checkpoints/thin-age-4.pt+training/checkpoints/tiny-age-4.pt
 
-measures an ensemble: checkpoints joined by "+" answer as one model, each view's distributions
-averaged over the members (DLDL's ensemble rule, as a tier's views are), so an ensemble is judged
-on validation by the same numbers before any tier is built on it. Its members must share the
-validation sets, input size and label vector; the first member's run names the sets.
+measures an ensemble: checkpoints joined by "+" answer as one model (model.EnsembleNet: the
+members' distributions averaged, DLDL's ensemble rule), judged by the same numbers before any tier
+is built on it. Its members must share their data sets, input size and label vectors.
 """
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import labels as L
 from .data import TASK_OF, load
 from .evaluate import predict
 from .export import load_checkpoint, run_args
@@ -38,43 +35,17 @@ from .tier_choice import band_maes, breaches
 from .train import panel_of
 
 
-def _members(spec: str) -> list[tuple]:
-    """(net, methods, run args) of each checkpoint in a "+"-joined spec."""
-    members = []
-    for path in spec.split("+"):
-        net, methods = load_checkpoint(Path(path))
-        members.append((net, methods, run_args({"args": torch.load(path, map_location="cpu")["args"]})))
-    first = members[0][2]
-    for _, _, args in members[1:]:
-        if ([args.dataset, *args.extra], args.size) != ([first.dataset, *first.extra], first.size):
-            raise SystemExit(f"{spec}: an ensemble's members must share their validation sets and input size")
-    return members
-
-
-@torch.no_grad()
-def _predict(members: list[tuple], name: str, images: torch.Tensor, flip: bool) -> torch.Tensor:
-    """One model's prediction, or the members' distributions averaged (each over its views)."""
-    outputs = [(methods[panel_of(args, name)], predict(net, methods[panel_of(args, name)], images, flip=flip,
-                                                        panel=panel_of(args, name)))
-               for net, methods, args in members]
-    if len(outputs) == 1:
-        return outputs[0][1][0]
-    method = outputs[0][0]
-    if any(o[1][1] is None or not torch.equal(m.labels, method.labels) for m, o in outputs):
-        raise SystemExit("an ensemble's members must all predict distributions over one label vector")
-    return L.expectation(torch.stack([o[1][1] for o in outputs]).mean(0), method.labels)
-
-
 def measure(spec: str) -> list[dict]:
-    """One row per validation set of the (first) checkpoint's run."""
-    members = _members(spec)
-    args = members[0][2]
+    """One row per validation set of the checkpoint's run (an ensemble's: its first member's)."""
+    net, methods = load_checkpoint(spec)
+    args = run_args({"args": torch.load(spec.split("+")[0], map_location="cpu")["args"]})
     rows = []
     for name in [args.dataset, *args.extra]:
-        split = load(name, "val", args.size, args.limit)
+        split, panel = load(name, "val", args.size, args.limit), panel_of(args, name)
         row = {"checkpoint": spec, "set": f"{name}:val", "n": len(split.y)}
         for views, flip in (("one_pass", False), ("flip", True)):
-            pred = _predict(members, name, split.images, flip)
+            with torch.no_grad():
+                pred, _ = predict(net, methods[panel], split.images, flip=flip, panel=panel)
             row[views] = band_maes(pred.double(), split.y.double(), TASK_OF[name])
             if TASK_OF[name] == "attractiveness":
                 row[f"pc_{views}"] = float(np.corrcoef(pred.numpy(), split.y.numpy())[0, 1])

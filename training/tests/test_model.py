@@ -43,3 +43,20 @@ def test_init_from_keeps_the_head_only_when_k_matches():
     for k in transfer:
         assert torch.equal(beauty.state_dict()[k], age.state_dict()[k])
     assert torch.equal(same.fc.weight, age.fc.weight)
+
+
+def test_an_ensemble_answers_with_its_members_averaged_distribution():
+    from training.dldl.model import EnsembleNet
+
+    torch.manual_seed(0)
+    a, b = DLDLNet(WIDTHS["tiny"], 11, panels={"scut": 5}).eval(), DLDLNet(WIDTHS["thin"], 11, panels={"scut": 5}).eval()
+    both = EnsembleNet([a, b]).eval()
+    x = torch.rand(3, 3, 64, 64) * 255
+    with torch.no_grad():
+        for panel in (None, "scut"):
+            expected = (torch.softmax(a.head(a.feature_maps(x), panel), 1) + torch.softmax(b.head(b.feature_maps(x), panel), 1)) / 2
+            assert torch.allclose(torch.softmax(both.head(both.feature_maps(x), panel), 1), expected, atol=1e-6)
+        maps = both.feature_maps(x)
+        probs = torch.softmax(both.head(maps), 1)
+        assert torch.allclose(both.score_map(maps, probs), (a.score_map(maps[0], probs) + b.score_map(maps[1], probs)) / 2)
+    assert param_count(both) == param_count(a) + param_count(b)

@@ -17,3 +17,12 @@ def test_splice_replaces_renames_and_inserts_in_order():
     assert headings == ["## Served models (cards)", "## History", "## Score maps (Section 5.1): age",
                         "## Score maps (Section 5.1): attractiveness"]
     assert out.endswith("new beauty maps\n")
+
+
+def test_intro_comes_from_its_file_and_the_sections_stay(tmp_path, monkeypatch):
+    intro = tmp_path / "intro.md"
+    intro.write_text("# Model report\n\nnew intro\n")
+    monkeypatch.setattr(R, "INTRO", intro)
+    first = next(iter(R.report_sections(tmp_path)))
+    old = f"# Model report\n\nold intro\n\n{first}\n\ncards\n\n## Ablation\n\nrows\n"
+    assert R.with_intro(old) == f"# Model report\n\nnew intro\n\n{first}\n\ncards\n\n## Ablation\n\nrows\n"
