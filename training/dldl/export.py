@@ -77,29 +77,30 @@ def run_args(result: dict) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(parse_args(["--out", result["args"]["out"]])), **result["args"]})
 
 
-def load_checkpoint(path: Path | str) -> tuple[DLDLNet | EnsembleNet, dict]:
-    """A committed stage checkpoint (training/checkpoints/<run>.pt) as a network and its Methods.
-    "a.pt+b.pt" is the members' ensemble (EnsembleNet); they must share their data, input size and
-    label vectors, and the first member's Methods serve."""
+def network(ck: dict) -> tuple[DLDLNet | EnsembleNet, dict]:
+    """The network saved in a checkpoint dict and its Methods (an ensemble's: its first member's).
+    An ensemble's checkpoint (training/dldl/ensemble.py) lists its members' run arguments."""
     from .train import build
 
-    loaded = []
-    for member in str(path).split("+"):
-        ck = torch.load(member, map_location="cpu")
-        args = run_args({"args": ck["args"]})
-        net, methods, _ = build(args)
+    if "members" not in ck:
+        net, methods, _ = build(run_args({"args": ck["args"]}))
         net.load_state_dict(ck["model"])
-        loaded.append((net.eval(), methods, ([args.dataset, *args.extra], args.size)))
-    if len(loaded) == 1:
-        return loaded[0][0], loaded[0][1]
-    first_methods, first_data = loaded[0][1], loaded[0][2]
-    for _, methods, data in loaded[1:]:
-        if data != first_data or methods.keys() != first_methods.keys() or \
-                any(not torch.equal(methods[p].labels, first_methods[p].labels) for p in methods):
-            raise SystemExit(f"{path}: an ensemble's members must share their data sets, input size and label vectors")
-    if any(not m.has_distribution for m in first_methods.values()):
-        raise SystemExit(f"{path}: only networks that predict distributions can be averaged")
-    return EnsembleNet([net for net, _, _ in loaded]).eval(), first_methods
+        return net.eval(), methods
+    built = [build(run_args({"args": member["args"]})) for member in ck["members"]]
+    net = EnsembleNet([member_net for member_net, _, _ in built])
+    net.load_state_dict(ck["model"])
+    return net.eval(), built[0][1]
+
+
+def load_checkpoint(path: Path | str) -> tuple[DLDLNet | EnsembleNet, dict]:
+    """A committed stage checkpoint (training/checkpoints/<run>.pt) as a network and its Methods.
+    "a.pt+b.pt" is the members' ensemble (EnsembleNet), as training/dldl/ensemble.py saves one."""
+    parts = str(path).split("+")
+    if len(parts) == 1:
+        return network(torch.load(path, map_location="cpu"))
+    from .ensemble import combine
+
+    return network(combine(parts))
 
 
 def load_run(run: Path) -> tuple[DLDLNet, dict, dict, L.LabelSpace]:
@@ -107,9 +108,9 @@ def load_run(run: Path) -> tuple[DLDLNet, dict, dict, L.LabelSpace]:
     from .train import build
 
     result = json.loads((run / "result.json").read_text())
-    net, methods, space = build(run_args(result))
-    net.load_state_dict(torch.load(run / "best.pt", map_location="cpu")["model"])
-    return net.eval(), result, methods, space
+    _, _, space = build(run_args(result))
+    net, methods = network(torch.load(run / "best.pt", map_location="cpu"))
+    return net, result, methods, space
 
 
 # Large weight tensors are stored as float16 (half the bytes: the edge bundle has a hard size
@@ -120,6 +121,8 @@ FP16_MIN_ELEMENTS = 1024
 def fold_and_round(net: DLDLNet) -> DLDLNet:
     """The network exactly as served: BatchNorm folded into the convs, big tensors rounded to
     float16. PyTorch vectors and card metrics are computed on this, so they match the ONNX file."""
+    if isinstance(net, EnsembleNet):
+        return EnsembleNet([fold_and_round(member) for member in net.members]).eval()
     net = copy.deepcopy(net).eval()
     layers = list(net.features)
     for i, layer in enumerate(layers[:-1]):
@@ -180,6 +183,9 @@ def training_stages(result: dict) -> list[dict]:
     checkpoint, a committed checkpoint that carries its stages, or a served ONNX model whose card
     was saved beside the run as init.json), so every stage's budget and command show."""
     args = result["args"]
+    if result.get("members"):  # an ensemble: each member's chain, then the averaging
+        return [stage for member in result["members"] for stage in member["stages"]] + \
+               [{"run": args["out"], "ensemble": [m["checkpoint"] for m in result["members"]], "command": result["command"]}]
     init = args.get("init")
     earlier: list[dict] = []
     if init and init.endswith(".onnx"):
@@ -222,7 +228,9 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
         "sha256": hashlib.sha256(blob).hexdigest(),
         "bytes": len(blob),
         "params": param_count(net),
-        "architecture": {"family": "DLDL-v2 thin VGG16 (13 conv, BN, hybrid pooling)", "width": WIDTHS[args["arch"]]},
+        "architecture": {"family": "DLDL-v2 thin VGG16 (13 conv, BN, hybrid pooling)", "width": WIDTHS[args["arch"]],
+                         **({"ensemble": [{"checkpoint": m["checkpoint"], "width": WIDTHS[m["arch"]]} for m in result["members"]],
+                             "rule": "the members' label distributions averaged, then the expectation"} if result.get("members") else {})},
         "labels": space.as_dict(),
         "input": {"name": "image", "layout": "NHWC", "dtype": "uint8", "size": size, "channels": 3,
                   "normalization": "inside the graph: (x - mean) / std with mean/std as stored in the weights"},
@@ -360,7 +368,7 @@ def save_checkpoint(run: Path, result: dict, folder: Path = CHECKPOINTS) -> Path
     path = folder / f"{run.name}.pt"
     state = torch.load(run / "best.pt", map_location="cpu")
     torch.save({"model": {k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()}, "args": state["args"],
-                "stages": training_stages(result)}, path)
+                "stages": training_stages(result), **({"members": state["members"]} if "members" in state else {})}, path)
     return path
 
 
@@ -383,8 +391,9 @@ def main(argv=None) -> None:
     onnx_path = models / f"{a.name}.onnx"
     export_onnx(net, methods, result["args"]["size"], onnx_path)
     size = result["args"]["size"]
-    with torch.no_grad():
-        hw = list(net.feature_maps(torch.zeros(1, 3, size, size)).shape[2:])
+    with torch.no_grad():  # the score map's cells (an ensemble's members' maps share them)
+        maps = net.feature_maps(torch.zeros(1, 3, size, size))
+        hw = list(net.score_map(maps, torch.softmax(net.head(maps), 1)).shape[1:])
     doc = card(a.name, onnx_path, net, result, space, hw)
     configs, choice = tier_configs(net, methods, result)
     policy = minor_policy(net, method, result, configs) if TASK_OF[result["args"]["dataset"]] == "age" else None

@@ -128,9 +128,7 @@ def occlusion_errors(net, method, images: torch.Tensor, y: torch.Tensor, fill: t
 def score_maps(net, images: torch.Tensor, panel=None) -> torch.Tensor:
     """Section 5.1's S = Σ_k p̂_k A_k per image, on the last conv block's grid, each scaled to [0, 1]."""
     maps = net.feature_maps(to_nchw(images))
-    fc = net.fc if panel is None else net.panel_fc[panel]
-    probs = torch.softmax(fc(net.hybrid_max(maps).mean(dim=(2, 3))), 1)
-    s = torch.einsum("nc,nchw->nhw", probs @ fc.weight, maps) + (probs @ fc.bias).view(-1, 1, 1)
+    s = net.score_map(maps, torch.softmax(net.head(maps, panel), 1), panel)
     lo, hi = s.amin(dim=(1, 2), keepdim=True), s.amax(dim=(1, 2), keepdim=True)
     return (s - lo) / (hi - lo + 1e-9)
 

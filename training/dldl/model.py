@@ -55,10 +55,11 @@ class DLDLNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.feature_maps(x))
 
-    def score_map(self, maps: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    def score_map(self, maps: torch.Tensor, probs: torch.Tensor, panel: str | None = None) -> torch.Tensor:
         """Section 5.1: S = sum_k p_k A_k with A_k = sum_j w_kj F_j + b_k (CAM of each label)."""
-        weights = probs @ self.fc.weight  # [N, C]
-        return torch.einsum("nc,nchw->nhw", weights, maps) + (probs @ self.fc.bias).view(-1, 1, 1)
+        fc = self.fc if panel is None else self.panel_fc[panel]
+        weights = probs @ fc.weight  # [N, C]
+        return torch.einsum("nc,nchw->nhw", weights, maps) + (probs @ fc.bias).view(-1, 1, 1)
 
 
 def param_count(model: nn.Module) -> int:
@@ -84,6 +85,6 @@ class EnsembleNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.feature_maps(x))
 
-    def score_map(self, maps: list[torch.Tensor], probs: torch.Tensor) -> torch.Tensor:
+    def score_map(self, maps: list[torch.Tensor], probs: torch.Tensor, panel: str | None = None) -> torch.Tensor:
         """The members' score maps for the averaged distribution, averaged (their cells must agree)."""
-        return torch.stack([m.score_map(f, probs) for m, f in zip(self.members, maps)]).mean(0)
+        return torch.stack([m.score_map(f, probs, panel) for m, f in zip(self.members, maps)]).mean(0)

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from .data import REPO
+from .ensemble import described
 
 
 def restore(checkpoint: Path, card: dict) -> Path:
@@ -22,10 +23,11 @@ def restore(checkpoint: Path, card: dict) -> Path:
     args, training = ck["args"], card["training"]
     run = REPO / args["out"]
     run.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": ck["model"], "args": args}, run / "best.pt")
+    members = {"members": ck["members"]} if "members" in ck else {}  # an ensemble (training/dldl/ensemble.py)
+    torch.save({"model": ck["model"], "args": args, **members}, run / "best.pt")
     mix = {k: v for k, v in (training.get("mix") or {}).items() if k != "balance_power"}
     result = {"args": args, "seconds": training["seconds"], "command": training["command"], "hardware": training["hardware"],
-              "mix": mix, "restored_from": str(checkpoint)}
+              "mix": mix, "restored_from": str(checkpoint), **({"members": described(ck["members"])} if members else {})}
     (run / "result.json").write_text(json.dumps(result, indent=1))
     stages = ck.get("stages", [])
     served = [i for i, s in enumerate(stages) if "served_model" in s]

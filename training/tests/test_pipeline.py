@@ -197,3 +197,43 @@ def test_soft_labels_follow_each_sets_rater_panel(tmp_path, monkeypatch):
     torch.save(soft, tmp_path / "soft.pt")
     learnt = train.load_teacher(str(tmp_path / "soft.pt"), Split(None, None, None, fake["mebeauty"].meta + fake["scut"].meta))
     assert set(learnt) == {None, "scut"} and learnt["scut"].dtype == torch.float32
+
+
+def test_an_ensemble_is_exported_as_one_model_and_restored(tmp_path, require_data):
+    """Two stages averaged (training/dldl/ensemble.py): one ONNX file whose distribution is the
+    members' mean, one card listing both members' stages; a fresh machine re-exports it."""
+    require_data("utkface/labels.csv", "utkface/64")
+    from training.dldl import ensemble
+    from training.dldl.export import ServingGraph, fold_and_round, load_checkpoint
+
+    stages = []
+    for arch, seed in (("thin", 0), ("tiny", 1)):
+        run = tmp_path / f"{arch}-run"
+        train.main(["--dataset", "utkface", "--arch", arch, "--epochs", "1", "--limit", "64", "--batch", "32",
+                    "--seed", str(seed), "--out", str(run)])
+        stages.append(str(export.save_checkpoint(run, json.loads((run / "result.json").read_text()), tmp_path / "ck")))
+    ensemble.main(["--out", str(tmp_path / "ens"), *stages])
+    export.main(["--run", str(tmp_path / "ens"), "--name", "E", "--models", str(tmp_path / "models"),
+                 "--checkpoints", str(tmp_path / "ck"), "--no-robustness"])
+    card = json.loads((tmp_path / "models" / "E.json").read_text())
+    assert [m["width"] for m in card["architecture"]["ensemble"]] == [0.5, 0.25] and set(card["serving"]["tiers"]) == {"standard", "accurate"}
+    assert [s.get("run") for s in card["training"]["stages"]] == [str(tmp_path / "thin-run"), str(tmp_path / "tiny-run"), card["training"]["stages"][-1]["run"]]
+    assert card["training"]["stages"][-1]["ensemble"] == stages
+    # The served graph answers with the members' mean distribution, as PyTorch computes it.
+    members = [fold_and_round(load_checkpoint(path)[0]) for path in stages]
+    net, methods = load_checkpoint(tmp_path / "ck" / "ens.pt")
+    images = torch.randint(0, 256, (3, 64, 64, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        mean = sum(torch.softmax(m(images.permute(0, 3, 1, 2).float()), 1) for m in members) / 2
+        probs = ServingGraph(fold_and_round(net), methods)(images)[0]
+    assert torch.allclose(probs, mean, atol=1e-5)
+    graph = onnx.load(str(tmp_path / "models" / "E.onnx"))
+    assert [o.name for o in graph.graph.output] == ["probs", "value", "scoremap"]
+    # A fresh machine: the committed checkpoint and the card rebuild the run; the re-export is identical.
+    for f in (tmp_path / "ens").iterdir():
+        f.unlink()
+    restore.restore(tmp_path / "ck" / "ens.pt", card)
+    export.main(["--run", str(tmp_path / "ens"), "--name", "E", "--models", str(tmp_path / "again"),
+                 "--checkpoints", str(tmp_path / "ck2"), "--no-robustness"])
+    again = json.loads((tmp_path / "again" / "E.json").read_text())
+    assert again["sha256"] == card["sha256"] and again["training"]["stages"] == card["training"]["stages"]
