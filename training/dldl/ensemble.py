@@ -7,8 +7,9 @@ saved as a run that `export.py` exports like any other, to one ONNX file and one
 
 The first member decides how the ensemble is served (its run's data sets, input size and tier: a
 ThinAgeNet/ThinAttNet first means the runner) and the members must share data sets, input size
-and label vectors. Nothing is trained: the run's best.pt holds the members' weights and run
-arguments, its result.json their training stages, so the card lists every stage behind it.
+and label vectors. Nothing is trained: the run's best.pt names the members' stage checkpoints
+(committed under training/checkpoints/, which keep the weights) with their arguments, its
+result.json their training stages, so the card lists every stage behind it.
 Choose an ensemble on validation first: `python3 -m training.dldl.validate a.pt+b.pt`.
 """
 import argparse
@@ -20,30 +21,31 @@ import torch
 
 from .data import REPO
 from .export import run_args
-from .model import EnsembleNet
 
 
 def combine(paths: list[str]) -> dict:
-    """One checkpoint dict from stage checkpoints: {"model": the EnsembleNet's weights, "args":
-    the first member's, "members": [{"checkpoint", "args", "stages"}]}; refused when the members
-    cannot be averaged."""
+    """One checkpoint dict from stage checkpoints: {"args": the first member's, "members":
+    [{"checkpoint", "args", "stages"}]} (the weights stay in the members' files); refused when the
+    members cannot be averaged."""
     from .train import build
 
-    loaded = [(path, torch.load(path, map_location="cpu")) for path in paths]
-    nets, first = [], None
-    for path, ck in loaded:
+    members, first = [], None
+    for given in paths:
+        resolved = Path(given).resolve()  # named relative to the repository, as cards name checkpoints
+        path = str(resolved.relative_to(REPO)) if resolved.is_relative_to(REPO) else str(resolved)
+        ck = torch.load(resolved, map_location="cpu")
+        if "members" in ck:
+            raise SystemExit(f"{path} is an ensemble already: name its members instead")
         args = run_args({"args": ck["args"]})
-        net, methods, _ = build(args)
-        net.load_state_dict(ck["model"])
-        nets.append(net)
+        _, methods, _ = build(args)
         shape = ([args.dataset, *args.extra], args.size, {p: m.labels.tolist() for p, m in methods.items()})
         first = first or shape
         if shape != first:
             raise SystemExit(f"{path}: an ensemble's members must share their data sets, input size and label vectors")
         if not all(m.has_distribution for m in methods.values()):
             raise SystemExit(f"{path}: only networks that predict distributions can be averaged")
-    return {"model": EnsembleNet(nets).state_dict(), "args": loaded[0][1]["args"],
-            "members": [{"checkpoint": path, "args": ck["args"], "stages": ck.get("stages", [])} for path, ck in loaded]}
+        members.append({"checkpoint": path, "args": ck["args"], "stages": ck.get("stages", [])})
+    return {"args": members[0]["args"], "members": members}
 
 
 def described(members: list[dict]) -> list[dict]:

@@ -79,17 +79,16 @@ def run_args(result: dict) -> argparse.Namespace:
 
 def network(ck: dict) -> tuple[DLDLNet | EnsembleNet, dict]:
     """The network saved in a checkpoint dict and its Methods (an ensemble's: its first member's).
-    An ensemble's checkpoint (training/dldl/ensemble.py) lists its members' run arguments."""
+    An ensemble's checkpoint (training/dldl/ensemble.py) names its members' stage checkpoints,
+    which hold the weights."""
     from .train import build
 
-    if "members" not in ck:
-        net, methods, _ = build(run_args({"args": ck["args"]}))
-        net.load_state_dict(ck["model"])
-        return net.eval(), methods
-    built = [build(run_args({"args": member["args"]})) for member in ck["members"]]
-    net = EnsembleNet([member_net for member_net, _, _ in built])
+    if "members" in ck:
+        loaded = [network(torch.load(REPO / member["checkpoint"], map_location="cpu")) for member in ck["members"]]
+        return EnsembleNet([net for net, _ in loaded]).eval(), loaded[0][1]
+    net, methods, _ = build(run_args({"args": ck["args"]}))
     net.load_state_dict(ck["model"])
-    return net.eval(), built[0][1]
+    return net.eval(), methods
 
 
 def load_checkpoint(path: Path | str) -> tuple[DLDLNet | EnsembleNet, dict]:
@@ -367,8 +366,12 @@ def save_checkpoint(run: Path, result: dict, folder: Path = CHECKPOINTS) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run.name}.pt"
     state = torch.load(run / "best.pt", map_location="cpu")
-    torch.save({"model": {k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()}, "args": state["args"],
-                "stages": training_stages(result), **({"members": state["members"]} if "members" in state else {})}, path)
+    saved = {"args": state["args"], "stages": training_stages(result)}
+    if "members" in state:  # an ensemble: its members' own checkpoints hold the weights
+        saved["members"] = state["members"]
+    else:
+        saved["model"] = {k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()}
+    torch.save(saved, path)
     return path
 
 

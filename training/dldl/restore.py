@@ -24,7 +24,7 @@ def restore(checkpoint: Path, card: dict) -> Path:
     run = REPO / args["out"]
     run.mkdir(parents=True, exist_ok=True)
     members = {"members": ck["members"]} if "members" in ck else {}  # an ensemble (training/dldl/ensemble.py)
-    torch.save({"model": ck["model"], "args": args, **members}, run / "best.pt")
+    torch.save({"args": args, **members, **({} if members else {"model": ck["model"]})}, run / "best.pt")
     mix = {k: v for k, v in (training.get("mix") or {}).items() if k != "balance_power"}
     result = {"args": args, "seconds": training["seconds"], "command": training["command"], "hardware": training["hardware"],
               "mix": mix, "restored_from": str(checkpoint), **({"members": described(ck["members"])} if members else {})}
