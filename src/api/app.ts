@@ -143,6 +143,9 @@ export function createApp(options: AppOptions) {
           served_by,
           sha256: card.sha256,
           params: card.params,
+          ...(card.architecture?.ensemble
+            ? { ensemble: card.architecture.ensemble.map(({ checkpoint, width }) => ({ checkpoint, width })) }
+            : {}),
           input: card.input,
           labels: card.labels,
           calibration: card.calibration,

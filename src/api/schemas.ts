@@ -151,6 +151,13 @@ export const modelCardOutSchema = z
     }),
     sha256: z.string(),
     params: z.number().int(),
+    ensemble: z
+      .array(z.object({ checkpoint: z.string(), width: z.number() }))
+      .optional()
+      .openapi({
+        description:
+          "Present when this model is several networks answering as one (their label distributions averaged, then the expectation): each member's width and its float32 checkpoint in the training repository. `params` counts them all.",
+      }),
     input: z.object({ name: z.string(), layout: z.string(), dtype: z.string(), size: z.number(), channels: z.number() }),
     labels: z.object({ min: z.number(), max: z.number(), step: z.number(), k: z.number() }),
     calibration: z.object({ temperature: z.number(), interval: z.number(), fitted_on: z.string() }),

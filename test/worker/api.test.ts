@@ -45,7 +45,15 @@ describe("discovery", () => {
   it("/v1/models lists the cards in service", async () => {
     const { models, detector } = (await (await call("/v1/models")).json()) as {
       detector: { name: string };
-      models: { name: string; served_by: string; task: string; labels: { k: number }; tiers: Record<string, { flip: boolean }> }[];
+      models: {
+        name: string;
+        served_by: string;
+        task: string;
+        params: number;
+        labels: { k: number };
+        tiers: Record<string, { flip: boolean }>;
+        ensemble?: { checkpoint: string; width: number }[];
+      }[];
     };
     expect(detector.name).toBe("BlazeFace");
     expect(models.map((m) => `${m.name}:${m.served_by}`).sort()).toEqual([
@@ -59,6 +67,11 @@ describe("discovery", () => {
       expect(Object.keys(m.tiers).sort()).toEqual(m.served_by === "edge" ? ["fast"] : ["accurate", "standard"]);
       if (m.served_by === "runner") expect(m.tiers.accurate.flip).toBe(true);
     }
+    // ThinAttNet is ThinAttNet and TinyAttNet's weights answering as one; it says so, and its params count both.
+    const byName = Object.fromEntries(models.map((m) => [m.name, m]));
+    expect(byName.ThinAttNet.ensemble?.map((e) => e.width)).toEqual([0.5, 0.25]);
+    expect(byName.ThinAttNet.params).toBeGreaterThan(byName.ThinAgeNet.params + byName.TinyAttNet.params * 0.9);
+    expect(byName.TinyAttNet.ensemble).toBeUndefined();
   });
 
   it("/healthz is not metered", async () => {

@@ -48,6 +48,21 @@ def combine(paths: list[str]) -> dict:
     return {"args": members[0]["args"], "members": members}
 
 
+def training_mix(member: dict) -> dict:
+    """The data mix the first member trained on (the card's `training.mix`), which the ensemble
+    serves on: from its checkpoint (export.save_checkpoint records it), else from the card exported
+    from that checkpoint, else from its run's result.json; {} when none is at hand."""
+    ck = torch.load(REPO / member["checkpoint"], map_location="cpu")
+    if ck.get("mix"):
+        return ck["mix"]
+    for card in sorted((REPO / "models").glob("*.json")):
+        training = json.loads(card.read_text()).get("training", {})
+        if training.get("checkpoint") == member["checkpoint"] and training.get("mix"):
+            return {k: v for k, v in training["mix"].items() if k != "balance_power"}
+    run = REPO / member["args"]["out"] / "result.json"
+    return json.loads(run.read_text()).get("mix", {}) if run.exists() else {}
+
+
 def described(members: list[dict]) -> list[dict]:
     """The members as a run's result.json and the card name them (their arguments stay in best.pt)."""
     return [{"checkpoint": m["checkpoint"], "arch": m["args"]["arch"], "stages": m["stages"]} for m in members]
@@ -60,7 +75,7 @@ def save_run(paths: list[str], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     torch.save(ck, out / "best.pt")
     result = {"args": ck["args"], "seconds": 0.0, "history": [],
-              "hardware": f"{platform.machine()} CPU", "mix": {},
+              "hardware": f"{platform.machine()} CPU", "mix": training_mix(ck["members"][0]),
               "command": f"python3 -m training.dldl.ensemble --out {relative} {' '.join(paths)}"}
     result["members"] = described(ck["members"])
     (out / "result.json").write_text(json.dumps(result, indent=1))

@@ -366,7 +366,7 @@ def save_checkpoint(run: Path, result: dict, folder: Path = CHECKPOINTS) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run.name}.pt"
     state = torch.load(run / "best.pt", map_location="cpu")
-    saved = {"args": state["args"], "stages": training_stages(result)}
+    saved = {"args": state["args"], "stages": training_stages(result), "mix": result.get("mix", {})}
     if "members" in state:  # an ensemble: its members' own checkpoints hold the weights
         saved["members"] = state["members"]
     else:

@@ -3,6 +3,8 @@
 As in torchvision's vgg.py, the architecture is a list; 'M' is a 2x2 max-pool. The fifth
 max-pool is the first half of the hybrid pooling (HP = max-pool then global average pool).
 """
+import math
+
 import torch
 from torch import nn
 
@@ -80,7 +82,7 @@ class EnsembleNet(nn.Module):
 
     def head(self, maps: list[torch.Tensor], panel: str | None = None) -> torch.Tensor:
         logs = torch.stack([torch.log_softmax(m.head(f, panel), 1) for m, f in zip(self.members, maps)])
-        return torch.logsumexp(logs, 0) - torch.log(torch.tensor(float(len(self.members))))
+        return torch.logsumexp(logs, 0) - math.log(len(self.members))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.feature_maps(x))

@@ -67,6 +67,10 @@ def stages_table() -> str:
             if "served_model" in st:  # the next stage warm-starts from this export, not from a checkpoint
                 lines.append(f"| {card['name']} | {i + 1} | served {st['served_model']} {st['version']} | | | | {st['note']} |")
                 continue
+            if "ensemble" in st:  # nothing trained: the stages above, answering as one
+                members = " + ".join(Path(m).stem for m in st["ensemble"])
+                lines.append(f"| {card['name']} | {i + 1} | ensemble of {members}: distributions averaged | | | | `{st['command']}` |")
+                continue
             lines.append(f"| {card['name']} | {i + 1} | {st['dataset']} | {st['epochs']} | {st['lr']:g} | {st['seconds']:.0f} | `{st['command']}` |")
     return "\n".join(lines)
 

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
-STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3 thin-age-4 soft-labels-4 tiny-age-4 tiny-att-4"}
+STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3 thin-age-4 soft-labels-4 tiny-age-4 tiny-att-4 thin-att-ens"}
 done_run() { [ -f "runs/$1/result.json" ]; }
 train() { $PY -m training.dldl.train "$@" --resume; }
 # A stage's starting point: its parent's run if this machine has it, else the committed checkpoint.
@@ -57,6 +57,12 @@ for stage in $STAGES; do
     tiny-att-4)
       done_run tiny-att-4-s0.75 || train "${ATT[@]}" --sigma-scale 0.75 --arch tiny --size 64 --init "$(parent tiny-age-4)" --epochs 30 --lr 1e-3 \
         --out runs/tiny-att-4-s0.75 ;;
+    # ThinAttNet as served: thin-att-3 and tiny-att-4-s0.75 answering as one (their distributions
+    # averaged; chosen on validation, models/REPORT.md). Nothing is trained; the members' committed
+    # checkpoints (written by their exports) hold the weights.
+    thin-att-ens)
+      done_run thin-att-ens || $PY -m training.dldl.ensemble --out runs/thin-att-ens \
+        training/checkpoints/thin-att-3.pt training/checkpoints/tiny-att-4-s0.75.pt ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done

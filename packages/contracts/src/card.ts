@@ -44,6 +44,17 @@ export const modelCardSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().positive(),
   params: z.number().int().positive(),
+  /** The network: a DLDL-v2 VGG16 at `width`, or (`ensemble`) several answering as one, their distributions averaged. */
+  architecture: z
+    .looseObject({
+      family: z.string(),
+      width: z.number().positive(),
+      ensemble: z
+        .array(z.looseObject({ checkpoint: z.string(), width: z.number().positive() }))
+        .min(2)
+        .optional(),
+    })
+    .optional(),
   labels: labelsSchema,
   input: z.object({
     name: z.string(),
