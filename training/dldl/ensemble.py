@@ -25,7 +25,7 @@ from .export import run_args
 
 def combine(paths: list[str]) -> dict:
     """One checkpoint dict from stage checkpoints: {"args": the first member's, "members":
-    [{"checkpoint", "args", "stages"}]} (the weights stay in the members' files); refused when the
+    [{"checkpoint", "args", "stages", "mix"}]} (the weights stay in the members' files); refused when the
     members cannot be averaged."""
     from .train import build
 
@@ -44,20 +44,22 @@ def combine(paths: list[str]) -> dict:
             raise SystemExit(f"{path}: an ensemble's members must share their data sets, input size and label vectors")
         if not all(m.has_distribution for m in methods.values()):
             raise SystemExit(f"{path}: only networks that predict distributions can be averaged")
-        members.append({"checkpoint": path, "args": ck["args"], "stages": ck.get("stages", [])})
+        members.append({"checkpoint": path, "args": ck["args"], "stages": ck.get("stages", []), "mix": ck.get("mix")})
     return {"args": members[0]["args"], "members": members}
 
 
 def training_mix(member: dict) -> dict:
     """The data mix the first member trained on (the card's `training.mix`), which the ensemble
     serves on: from its checkpoint (export.save_checkpoint records it), else from the card exported
-    from that checkpoint, else from its run's result.json; {} when none is at hand."""
-    ck = torch.load(REPO / member["checkpoint"], map_location="cpu")
-    if ck.get("mix"):
-        return ck["mix"]
-    for card in sorted((REPO / "models").glob("*.json")):
-        training = json.loads(card.read_text()).get("training", {})
-        if training.get("checkpoint") == member["checkpoint"] and training.get("mix"):
+    from that checkpoint or from an ensemble led by it, else from its run's result.json; {} when
+    none is at hand."""
+    if member.get("mix"):
+        return member["mix"]
+    for path in sorted((REPO / "models").glob("*.json")):
+        card = json.loads(path.read_text())
+        training = card.get("training", {})
+        first = (card.get("architecture", {}).get("ensemble") or [{}])[0].get("checkpoint")  # an ensemble serves on its first member's mix
+        if member["checkpoint"] in (training.get("checkpoint"), first) and training.get("mix"):
             return {k: v for k, v in training["mix"].items() if k != "balance_power"}
     run = REPO / member["args"]["out"] / "result.json"
     return json.loads(run.read_text()).get("mix", {}) if run.exists() else {}
@@ -74,10 +76,9 @@ def save_run(paths: list[str], out: Path) -> Path:
     ck["args"] = dict(ck["args"], out=relative)
     out.mkdir(parents=True, exist_ok=True)
     torch.save(ck, out / "best.pt")
-    result = {"args": ck["args"], "seconds": 0.0, "history": [],
+    result = {"args": ck["args"], "seconds": 0.0, "history": [], "members": described(ck["members"]),
               "hardware": f"{platform.machine()} CPU", "mix": training_mix(ck["members"][0]),
               "command": f"python3 -m training.dldl.ensemble --out {relative} {' '.join(paths)}"}
-    result["members"] = described(ck["members"])
     (out / "result.json").write_text(json.dumps(result, indent=1))
     return out
 
