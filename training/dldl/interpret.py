@@ -73,10 +73,13 @@ def model_for(study: str) -> tuple[Path | None, str | None, str]:
 
 
 def training_sets(card: dict) -> tuple[list[str], int]:
-    """The datasets of the model's last training stage and its input size, from the command in its card."""
+    """The datasets of the model's last training stage and its input size, from the last training
+    command in its card (an ensemble's own command trains nothing: its members' stages come first)."""
     from .train import parse_args
 
-    args = parse_args(shlex.split(card["training"]["command"])[3:])
+    commands = [card["training"]["command"], *(s.get("command", "") for s in reversed(card["training"].get("stages", [])))]
+    command = next(c for c in commands if " training.dldl.train " in f"{c} ")
+    args = parse_args(shlex.split(command)[3:])
     return [args.dataset, *args.extra], args.size
 
 

@@ -48,6 +48,11 @@ def test_score_maps_are_scaled_per_image_and_follow_the_served_head():
 def test_the_training_mean_comes_from_the_cards_last_training_command():
     card = {"training": {"command": "python3 -m training.dldl.train --dataset utkface --extra aaf --arch tiny --size 64 --out runs/x"}}
     assert I.training_sets(card) == (["utkface", "aaf"], 64)
+    # An ensemble's own command trains nothing: the last training command among its members' stages counts.
+    ensemble = {"training": {"command": "python3 -m training.dldl.ensemble --out runs/e a.pt b.pt",
+                             "stages": [{"command": "python3 -m training.dldl.train --dataset mebeauty --extra scut --size 64 --out runs/a"},
+                                        {"command": "python3 -m training.dldl.ensemble --out runs/e a.pt b.pt"}]}}
+    assert I.training_sets(ensemble) == (["mebeauty", "scut"], 64)
 
 
 def test_attractiveness_is_skipped_with_a_reason_without_a_scut_head(tmp_path, monkeypatch):

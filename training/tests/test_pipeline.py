@@ -232,6 +232,11 @@ def test_an_ensemble_is_exported_as_one_model_and_restored(tmp_path, require_dat
     assert torch.allclose(probs, mean, atol=1e-5)
     graph = onnx.load(str(tmp_path / "models" / "E.onnx"))
     assert [o.name for o in graph.graph.output] == ["probs", "value", "scoremap"]
+    # Tools that start from a card (the interpretation studies, a distillation teacher) get the ensemble as served.
+    from training.dldl.onnx_init import served_network
+    served, _ = served_network(tmp_path / "models" / "E.json")
+    with torch.no_grad():
+        assert torch.allclose(torch.softmax(served(images.permute(0, 3, 1, 2).float()), 1), mean, atol=1e-5)
     # A fresh machine: the committed checkpoint and the card rebuild the run; the re-export is identical.
     for f in (tmp_path / "ens").iterdir():
         f.unlink()
