@@ -67,11 +67,17 @@ describe("discovery", () => {
       expect(Object.keys(m.tiers).sort()).toEqual(m.served_by === "edge" ? ["fast"] : ["accurate", "standard"]);
       if (m.served_by === "runner") expect(m.tiers.accurate.flip).toBe(true);
     }
-    // ThinAttNet is ThinAttNet and TinyAttNet's weights answering as one; it says so, and its params count both.
+    // Each runner model is a 0.5-wide network and its edge sibling's weights answering as one; it says
+    // so, and its params count both (a 0.5-wide network alone has 3.7 M).
     const byName = Object.fromEntries(models.map((m) => [m.name, m]));
-    expect(byName.ThinAttNet.ensemble?.map((e) => e.width)).toEqual([0.5, 0.25]);
-    expect(byName.ThinAttNet.params).toBeGreaterThan(byName.ThinAgeNet.params + byName.TinyAttNet.params * 0.9);
-    expect(byName.TinyAttNet.ensemble).toBeUndefined();
+    for (const [thin, tiny] of [
+      ["ThinAgeNet", "TinyAgeNet"],
+      ["ThinAttNet", "TinyAttNet"],
+    ]) {
+      expect(byName[thin].ensemble?.map((e) => e.width)).toEqual([0.5, 0.25]);
+      expect(byName[thin].params).toBeGreaterThan(3_000_000 + byName[tiny].params * 0.9);
+      expect(byName[tiny].ensemble).toBeUndefined();
+    }
   });
 
   it("/healthz is not metered", async () => {

@@ -39,11 +39,12 @@ function tierTable(): Map<string, Map<Tier, Record<string, TierMetrics>>> {
  * breaks. Fixing these is issue 11's work (a better ThinAgeNet), not a change to this list.
  */
 const KNOWN_BREACHES: { task: string; set: string; band: string; tier: Tier; below: Tier; why: string }[] = [
-  // ThinAgeNet thin-age-4 / TinyAgeNet tiny-age-4 (distilled from thin-age-3 and thin-age-4 together),
-  // UTKFace test MAE at 60+: the one-pass Thin is worse there than its student, which learnt from two
-  // Thin snapshots together. accurate (mirrored, chosen on validation, training/dldl/tier_choice.py)
-  // is no worse than standard on every set and band.
-  { task: "age", set: "utkface:test", band: "60+", tier: "standard", below: "fast", why: "8.62 vs 8.40 y" },
+  // ThinAgeNet 1ae6c3eff872 (thin-age-4 + tiny-age-4's float weights, distributions averaged), UTKFace
+  // test MAE at 60+: mirrored, the ensemble is worse there than in one pass. On validation every
+  // accurate view set breached standard on some band (card: serving.accurate_choice), so the rule
+  // (training/dldl/tier_choice.py) fell back to the mirror alone. standard now beats fast at 60+
+  // (8.24 vs 8.40 y), where thin-age-4 alone did not (8.62).
+  { task: "age", set: "utkface:test", band: "60+", tier: "accurate", below: "standard", why: "8.31 vs 8.24 y" },
 ];
 
 const breach = (task: string, set: string, band: string, tier: Tier, below: Tier) =>
