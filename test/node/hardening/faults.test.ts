@@ -10,7 +10,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort } from "../../../scripts/lib/processes";
 import { startStack, type Stack } from "../../../scripts/lib/stack";
 import { startFaultRunner } from "../../support/fault-runner";
@@ -204,10 +204,14 @@ describe("faults: the runner killed, slow, returning garbage, and back", () => {
     expect(ledger.outcomes.filter((o) => o.tier !== "accurate" && o.status !== 200)).toEqual([]);
   });
 
-  it("the processes' logs hold no image bytes, API key or runner secret", () => {
+  it("the processes' logs hold no image bytes, API key or runner secret", async () => {
+    // The request log is there (one JSON line per request), so the search is over real output. The
+    // last request's line can reach the pipe just after its answer: wait for it, briefly.
+    await vi.waitFor(() => expect(logs.filter((l) => l.includes('"path":"/v1/analyze"')).length).toBeGreaterThanOrEqual(ledger.sent), {
+      timeout: 5_000,
+      interval: 50,
+    });
     const all = logs.join("\n");
-    // The request log is there (one JSON line per request), so the search is over real output.
-    expect(logs.filter((l) => l.includes('"path":"/v1/analyze"')).length).toBeGreaterThanOrEqual(ledger.sent);
     // The runner secret the stack made up: on the worker's command line (`--var RUNNER_SECRET:…`).
     const cmdline = readFileSync(`/proc/${stack.processGroups().worker}/cmdline`, "utf8").split("\0");
     const secret = cmdline.find((a) => a.startsWith("RUNNER_SECRET:"))?.slice("RUNNER_SECRET:".length);
