@@ -80,14 +80,14 @@ def served_network(card_path: Path, panel: str | None = None) -> tuple[DLDLNet, 
     card = json.loads(card_path.read_text())
     method_of = lambda labels: Method(card["training"]["method"], L.LabelSpace(labels["min"], labels["max"], labels["step"]).vector().float(),
                                       card["training"]["lambda"])
-    panels = {p: method_of(v["labels"]) for p, v in card.get("panels", {}).items()}
-    method = method_of(card["labels"]) if panel is None else panels[panel]
     if card.get("architecture", {}).get("ensemble"):  # several networks in one graph: from the members' checkpoints, as exported
         from .data import REPO
         from .export import fold_and_round, load_checkpoint
 
         net, methods = load_checkpoint(REPO / card["training"]["checkpoint"])
         return fold_and_round(net), methods[panel]
+    panels = {p: method_of(v["labels"]) for p, v in card.get("panels", {}).items()}
+    method = method_of(card["labels"]) if panel is None else panels[panel]
     net = served_from_onnx(card_path.parent / card["file"], card["architecture"]["width"], card["labels"]["k"],
                            {p: m.outputs for p, m in panels.items()})
     return net, method

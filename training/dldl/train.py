@@ -243,8 +243,7 @@ def main(argv=None) -> dict:
                 m, rows = methods[panel], idx[sel]
                 target = None
                 if teacher is not None:
-                    soft = teacher[panel] if isinstance(teacher, dict) else teacher
-                    target = (1 - args.distill) * m.target(y_train[rows], train.sigma[rows]) + args.distill * soft[rows]
+                    target = (1 - args.distill) * m.target(y_train[rows], train.sigma[rows]) + args.distill * teacher[panel][rows]
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
                     logits = net.head(maps[sel], panel)
                 part = m.loss(logits.float(), y_train[rows].to(device), train.sigma[rows].to(device), target)
@@ -278,14 +277,14 @@ def main(argv=None) -> dict:
     return result
 
 
-def load_teacher(path: str, train: Split) -> torch.Tensor | dict:
-    """The teacher's distributions, in the order of this run's training split (checked): [N, K],
-    or {panel: [N, K_panel]} for a run with rater panels (distill.soft_labels)."""
+def load_teacher(path: str, train: Split) -> dict:
+    """The teacher's distributions per head, {panel: [N, K_panel]} (None: the served head), in the
+    order of this run's training split (checked); a one-head file holds the [N, K] tensor alone."""
     soft = torch.load(path, map_location="cpu")
     if soft["files"] != [r.get("file") for r in train.meta]:
         raise SystemExit(f"{path} was made for other training images: rerun training.dldl.distill with this run's data options")
     probs = soft["probs"]
-    return {k: v.float() for k, v in probs.items()} if isinstance(probs, dict) else probs.float()
+    return {k: v.float() for k, v in (probs if isinstance(probs, dict) else {None: probs}).items()}
 
 
 def finish(args, out: Path, methods: dict, space: L.LabelSpace, task: str, parts: dict, history, seconds, mix) -> dict:
