@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
-STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3 thin-age-4 soft-labels-4 tiny-age-4 tiny-att-4 thin-att-ens"}
+STAGES=${STAGES:-"prepare thin-age-3 soft-labels tiny-age-3 thin-att-3 tiny-att-3 thin-age-4 soft-labels-4 tiny-age-4 tiny-att-4 thin-att-ens thin-age-ens"}
 done_run() { [ -f "runs/$1/result.json" ]; }
 train() { $PY -m training.dldl.train "$@" --resume; }
 # A stage's starting point: its parent's run if this machine has it, else the committed checkpoint.
@@ -63,6 +63,10 @@ for stage in $STAGES; do
     thin-att-ens)
       done_run thin-att-ens || $PY -m training.dldl.ensemble --out runs/thin-att-ens \
         training/checkpoints/thin-att-3.pt training/checkpoints/tiny-att-4-s0.75.pt ;;
+    # ThinAgeNet as served: thin-age-4 and tiny-age-4 answering as one, chosen on validation likewise.
+    thin-age-ens)
+      done_run thin-age-ens || $PY -m training.dldl.ensemble --out runs/thin-age-ens \
+        training/checkpoints/thin-age-4.pt training/checkpoints/tiny-age-4.pt ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
   esac
 done
