@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from training.dldl import ablation as A
-from training.dldl import report
+from training.dldl import report_ablation
 
 
 def test_the_study_has_every_row_of_tables_6_and_7_and_two_seeds_where_asked():
@@ -118,7 +118,7 @@ def test_report_states_budget_seeds_spread_unfinished_rows_and_the_papers_values
                       ("dldl-v2-lam10", 5.12)]:
         _fake_row(tmp_path, name, mae)
     _fake_row(tmp_path, "er", 0.0, finished=False)
-    text = report.ablation_section(tmp_path)
+    text = report_ablation.ablation_section(tmp_path)
     assert "Budget: 15 epoch(s) per row of 24,315 images" in text
     assert "Seeds: 0 for every row, and 1 for DLDL-v2 and DLDL" in text and "6 of 14 rows finished" in text
     assert "seeds 0 / 1: 5.100 / 5.160 (|Δ| 0.060)" in text and "seeds 0 / 1: 5.300 / 5.260 (|Δ| 0.040)" in text
@@ -135,5 +135,5 @@ def test_report_states_budget_seeds_spread_unfinished_rows_and_the_papers_values
 
 
 def test_report_without_any_finished_row_says_so(tmp_path):
-    text = report.ablation_section(tmp_path)
+    text = report_ablation.ablation_section(tmp_path)
     assert "None of the 14 rows has finished" in text and "noise: unknown" in text
