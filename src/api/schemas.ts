@@ -82,7 +82,7 @@ export const faceSchema = z
       .optional()
       .openapi({
         description:
-          "Estimates asked for but not given, with the reason. `possible-minor`: the face's 90% age interval reaches below 18, so no attractiveness score is given (age is estimated for this check even when only `beauty` is asked for).",
+          "Estimates asked for but not given, with the reason. `possible-minor`: the face's calibrated P(age < 18) is above the age model's threshold (its card's `minor_guard.risk`, or the operator's), so no attractiveness score is given (age is estimated for this check even when only `beauty` is asked for).",
       }),
     scoremap: z
       .object({ age: z.string().optional(), beauty: z.string().optional() })
