@@ -1,6 +1,6 @@
 /**
  * The README's model tables quote the cards (models/*.json, the single source of truth); these
- * tests hold every quoted number to its card, to the precision the README prints, so a re-export
+ * tests hold every quoted number (accuracy, bias, the minors guard's cost) to its card, to the precision the README prints, so a re-export
  * that forgets the README fails here instead of leaving a newcomer with stale figures.
  */
 import { readFileSync } from "node:fs";
@@ -28,6 +28,7 @@ interface Card {
   name: string;
   version: string;
   metrics: Record<string, SetMetrics>;
+  tiers?: Record<string, { metrics: Record<string, { minor_guard?: Record<string, number> }> }>;
 }
 
 const readme = readFileSync(join(REPO, "README.md"), "utf8");
@@ -150,6 +151,32 @@ describe("README bias table", () => {
       const gender = m.by_gender!;
       expectQuotes(women, (gender.female ?? gender["1"])?.mae, "women");
       expectQuotes(men, (gender.male ?? gender["0"])?.mae, "men");
+    });
+  }
+});
+
+describe("README minors-guard table", () => {
+  const table = rows(/^`(fast|standard|accurate)` \((Tiny|Thin)AgeNet\)$/);
+  const SHARES = ["minors_scored", "teens_13_17_scored", "adults_18_25_withheld", "adults_26_40_withheld"] as const;
+
+  it("has a row for every age tier on every test set", () => {
+    const quoted = table.map(([label, set]) => `${label} ${SETS[set]}`).sort();
+    const measured = [...cards.values()].flatMap((c) =>
+      Object.entries(c.tiers ?? {}).flatMap(([tier, { metrics }]) =>
+        Object.entries(metrics)
+          .filter(([, m]) => m.minor_guard)
+          .map(([set]) => `\`${tier}\` (${c.name}) ${set}`),
+      ),
+    );
+    expect(quoted).toEqual(measured.sort());
+  });
+
+  for (const [label, set, ...shares] of table) {
+    it(`${label}, ${set}`, () => {
+      const [, tier, name] = /^`(\w+)` \((\w+)\)$/.exec(label) ?? [];
+      const guard = card(name).tiers?.[tier]?.metrics[SETS[set]]?.minor_guard;
+      expect(guard, `${name} ${tier} ${set} minor_guard`).toBeDefined();
+      shares.forEach((shown, i) => expectQuotes(shown.replace("%", ""), guard?.[SHARES[i]], SHARES[i], 100));
     });
   }
 });
