@@ -250,7 +250,10 @@ def card(name: str, onnx_path: Path, net: DLDLNet, result: dict, space: L.LabelS
                      "mix": {"balance_power": args.get("balance"), **result.get("mix", {})},
                      "distillation": distillation(args),
                      "hardware": result["hardware"], "seed": args["seed"], "init": args.get("init"),
-                     "command": result["command"], "stages": training_stages(result)},
+                     "command": result["command"], "stages": training_stages(result),
+                     # An ensemble trains nothing itself: the fields above are its first member's.
+                     **({"describes": f"the first member's training ({result['members'][0]['checkpoint']}); "
+                                      "`stages` lists every member's"} if result.get("members") else {})},
         "data": [DATA[dataset]] + [DATA[extra] for extra in args.get("extra", [])]
                 + ([DATA["utkface"] | {"use": "backbone initialisation"}] if args.get("init") and dataset != "utkface" else []),
         "licence": LICENCE,

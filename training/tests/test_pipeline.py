@@ -219,6 +219,7 @@ def test_an_ensemble_is_exported_as_one_model_and_restored(tmp_path, require_dat
     assert [m["width"] for m in card["architecture"]["ensemble"]] == [0.5, 0.25] and set(card["serving"]["tiers"]) == {"standard", "accurate"}
     assert [s.get("run") for s in card["training"]["stages"]] == [str(tmp_path / "thin-run"), str(tmp_path / "tiny-run"), card["training"]["stages"][-1]["run"]]
     assert card["training"]["stages"][-1]["ensemble"] == stages
+    assert stages[0] in card["training"]["describes"]  # the hyperparameter fields are the first member's
     # It serves on its first member's data: the card's mix is that run's (its checkpoint records it).
     thin_mix = json.loads((tmp_path / "thin-run" / "result.json").read_text())["mix"]
     assert thin_mix and {k: v for k, v in card["training"]["mix"].items() if k != "balance_power"} == thin_mix
