@@ -38,7 +38,7 @@ MINOR_RISKS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
 MAX_MINORS_SCORED = 0.03
 
 
-def _guard_masks(y: np.ndarray) -> tuple[dict, dict]:
+def guard_masks(y: np.ndarray) -> tuple[dict, dict]:
     minors = {"minors_scored": y < MINOR_AGE, "teens_13_17_scored": (y >= 13) & (y < MINOR_AGE)}
     adults = {"adults_withheld": y >= MINOR_AGE, "adults_18_25_withheld": (y >= MINOR_AGE) & (y <= 25),
               "adults_26_40_withheld": (y >= 26) & (y <= 40)}
@@ -51,7 +51,7 @@ def minor_guard(p_minor, y, risks=MINOR_RISKS) -> dict:
     still be scored, and the share of adults (and of 18-25s, 26-40s) who would not."""
     p_minor, y = np.asarray(p_minor, np.float64), np.asarray(y, np.float64)
     share = lambda mask: float(mask.mean()) if mask.size else None
-    minors, adults = _guard_masks(y)
+    minors, adults = guard_masks(y)
     out = {"n_minors": int((y < MINOR_AGE).sum()), "n_adults": int((y >= MINOR_AGE).sum())}
     for r in risks:
         scored = p_minor <= r
