@@ -143,7 +143,7 @@ class Study:
         meta["attempts"] += 1
         meta.pop("finished", None)
         (folder / "ablation.json").write_text(json.dumps(meta, indent=1))
-        out = os.path.relpath(folder, REPO) if folder.resolve().is_relative_to(REPO) else str(folder)  # the command the report cites
+        out = os.path.relpath(folder, REPO) if folder.absolute().is_relative_to(REPO) else str(folder)  # the command the report cites (runs/ may be a link)
         argv = [self.python, "-m", "training.dldl.train", *self.config(row), "--resume", "--out", out]
         t0, rc = time.time(), None
         try:

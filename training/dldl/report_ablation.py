@@ -6,6 +6,7 @@ import statistics
 from pathlib import Path
 
 from . import ablation as A
+from .data import REPO
 
 
 # The paper's MAE (ThinAgeNet, 224 px, MS-Celeb-1M pre-training, 60 epochs). Table 6 per method on
@@ -350,7 +351,9 @@ def table7(status: dict, noise: Noise | None) -> str:
 
 
 def ablation_commands(status: dict) -> str:
-    lines = [f"- {row.label}: `{status[row.name]['result']['command']}`" for row in A.ROWS if status[row.name]["state"] == "done"]
+    # Rows trained before ablation.py named its folders relative to the repository cite them absolute.
+    cited = lambda command: command.replace(f"{REPO}/", "")
+    lines = [f"- {row.label}: `{cited(status[row.name]['result']['command'])}`" for row in A.ROWS if status[row.name]["state"] == "done"]
     return ("<details><summary>The command of each finished row</summary>\n\n" + "\n".join(lines) + "\n\n</details>") if lines else ""
 
 
