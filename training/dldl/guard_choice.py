@@ -16,6 +16,7 @@ import json
 import numpy as np
 import torch
 
+from . import labels as L
 from .data import load
 from .evaluate import predict
 from .export import load_checkpoint, run_args
@@ -24,9 +25,8 @@ from .train import panel_of
 
 
 def temperature(probs: np.ndarray, t: float) -> np.ndarray:
-    logits = np.log(np.maximum(probs, 1e-30)) / t
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
+    """The card's calibration (labels.temperature_probs, as the API applies it) on numpy arrays."""
+    return L.temperature_probs(torch.from_numpy(probs), t).numpy()
 
 
 def candidate_scores(probs: np.ndarray, labels: np.ndarray, t: float) -> dict[str, np.ndarray]:
