@@ -176,7 +176,9 @@ describe("README minors-guard table", () => {
       const [, tier, name] = /^`(\w+)` \((\w+)\)$/.exec(label) ?? [];
       const guard = card(name).tiers?.[tier]?.metrics[SETS[set]]?.minor_guard;
       expect(guard, `${name} ${tier} ${set} minor_guard`).toBeDefined();
-      shares.forEach((shown, i) => expectQuotes(shown.replace("%", ""), guard?.[SHARES[i]], SHARES[i], 100));
+      for (const [i, shown] of shares.entries()) {
+        expectQuotes(shown.replace("%", ""), guard?.[SHARES[i]], SHARES[i], 100);
+      }
     });
   }
 });
