@@ -27,7 +27,8 @@ def summary(pred, y, sigma=None, task="age", lo=None, hi=None, groups: dict | No
         out["interval90_width"] = float((hi - lo).mean())
     for key, values in (groups or {}).items():
         values = np.asarray(values)
-        out[f"by_{key}"] = {str(v): _errors(err[values == v]) for v in sorted(set(values.tolist()))}
+        # A face without the label (UTKFace has one in its test split) is in no group, not in a group "".
+        out[f"by_{key}"] = {str(v): _errors(err[values == v]) for v in sorted(set(values.tolist()) - {""})}
     return out
 
 

@@ -19,10 +19,12 @@ def test_minor_guard_counts_scored_minors_and_withheld_adults():
 
 
 def test_groups_and_bands_carry_mae_and_signed_error():
-    # Two groups: "a" overestimated by 2 and 4 (MAE 3, mean error +3), "b" under by 1 and over by 1 (0).
-    y = np.array([20.0, 30.0, 50.0, 70.0])
-    pred = np.array([22.0, 34.0, 49.0, 71.0])
-    s = summary(pred, y, groups={"race": np.array(["a", "a", "b", "b"])})
+    # Two groups: "a" overestimated by 2 and 4 (MAE 3, mean error +3), "b" under by 1 and over by 1 (0);
+    # the last face has no label and belongs to no group.
+    y = np.array([20.0, 30.0, 50.0, 70.0, 40.0])
+    pred = np.array([22.0, 34.0, 49.0, 71.0, 30.0])
+    s = summary(pred, y, groups={"race": np.array(["a", "a", "b", "b", ""])})
+    assert set(s["by_race"]) == {"a", "b"}
     assert s["by_race"]["a"] == {"n": 2, "mae": 3.0, "mean_error": 3.0}
     assert s["by_race"]["b"] == {"n": 2, "mae": 1.0, "mean_error": 0.0}
     assert s["bands"]["20-39"] == {"n": 2, "mae": 3.0, "mean_error": 3.0}
