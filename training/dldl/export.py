@@ -22,7 +22,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from . import labels as L
 from .data import REPO, TASK_OF, load
-from .evaluate import evaluate_sets, predict
+from .evaluate import coverage, evaluate_sets, predict
 from .metrics import MAX_MINORS_SCORED, MINOR_AGE, choose_minor_risk, minor_guard, summary
 from .robustness import suite
 from .tier_choice import STANDARD, choose_for
@@ -330,6 +330,10 @@ def tier_metrics(net: DLDLNet, method: Method, split, task: str, config: dict, p
     pred, probs = predict(net, method, split.images, flip=config["flip"], panel=panel, zoom=tuple(config.get("zoom", ())))
     err = pred.double() - split.y.double()
     out = {"n": int(len(err)), "mae": float(err.abs().mean()), "mean_error": float(err.mean())}
+    if probs is not None:
+        # The interval this tier answers with: one pass is sharper than the averaged views the
+        # temperature was fitted on, so each tier's coverage is measured, not assumed.
+        out["coverage90"] = coverage(probs, method.labels, split.y, temperature)
     if task == "age":
         out["bands"] = summary(pred.numpy(), split.y.numpy(), task="age")["bands"]
         if minor_risk is not None:

@@ -117,6 +117,8 @@ def test_a_runner_model_s_accurate_views_are_chosen_on_validation(tmp_path, requ
     chosen = next(c for c in choice["candidates"] if c["config"] == card["serving"]["tiers"]["accurate"])
     assert not chosen["breaches"] or all(c["breaches"] for c in choice["candidates"])
     assert chosen["mae"]["utkface"] <= choice["standard_mae"]["utkface"] or chosen["breaches"]
+    # Each tier reports the coverage of the interval it answers with (its own views, the card's temperature).
+    assert all(0 <= card["tiers"][t]["metrics"]["utkface:test"]["coverage90"] <= 1 for t in ("standard", "accurate"))
 
 
 def test_validate_reports_each_validation_set_in_one_pass_and_flipped(tmp_path, require_data):
